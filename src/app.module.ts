@@ -1,0 +1,45 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule } from '@nestjs/config';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { Clock } from './common/clock.js';
+import { CryptoModule } from './common/crypto/crypto.module.js';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
+import type { Settings } from './config/settings.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { PasswordPolicyModule } from './password-policy/password-policy.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { UsersModule } from './users/users.module.js';
+
+@Global()
+@Module({ providers: [Clock], exports: [Clock] })
+class ClockModule {}
+
+@Module({})
+export class AppModule {
+  /** The whole service, built from settings that were validated once (see config/settings.ts). */
+  static forRoot(settings: Settings): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          load: [() => ({ ...settings })],
+        }),
+        ClockModule,
+        CryptoModule,
+        DatabaseModule,
+        RateLimitModule,
+        AuditModule,
+        PasswordPolicyModule,
+        UsersModule,
+        AuthModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+    };
+  }
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { createValidationPipe } from './common/errors/validation.js';
+import type { LogLevel, Settings } from './config/settings.js';
+
+const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Structured JSON logs at LOG_LEVEL and above ("info" is Nest's "log"). */
+export function createLogger(level: LogLevel): ConsoleLogger {
+  const index = LEVELS.indexOf(level === 'info' ? 'log' : level);
+  return new ConsoleLogger({ json: true, logLevels: LEVELS.slice(0, index + 1) });
+}
+
+export function createAdapter(settings: Settings): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: settings.http.bodyLimitBytes,
+    trustProxy: settings.http.trustProxy,
+    genReqId: () => randomUUID(),
+    // Never log request bodies or query strings: they may hold passwords or tokens.
+    logger: false,
+  });
+}
+
+/** Everything that makes the app the app, shared by main.ts and the test harness. */
+export function configureApp(app: NestFastifyApplication, settings: Settings): void {
+  app.useGlobalPipes(createValidationPipe());
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Portcullis')
+      .setDescription(
+        'Identity service: users, sign-in with ES256 JWTs (verify them with /.well-known/jwks.json), ' +
+          'personal center and admin API. Every error is an RFC 9457 problem document with a stable `code`.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .addServer(settings.http.publicUrl)
+      .build(),
+  );
+  document.components ??= {};
+  document.components.schemas = {
+    ...document.components.schemas,
+    Problem: {
+      type: 'object',
+      required: ['type', 'title', 'status', 'detail', 'code'],
+      properties: {
+        type: { type: 'string', format: 'uri' },
+        title: { type: 'string' },
+        status: { type: 'integer' },
+        detail: { type: 'string' },
+        code: { type: 'string', description: 'stable UPPER_SNAKE identifier' },
+        errors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['field', 'message'],
+            properties: {
+              field: { type: 'string' },
+              message: { type: 'string' },
+              rule: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  };
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

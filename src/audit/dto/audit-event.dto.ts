@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsUUID, Matches } from 'class-validator';
+import { PageQueryDto } from '../../common/dto/pagination.dto.js';
+import type { AuditEventEntity } from '../audit-event.entity.js';
+
+export class AuditQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'events where the user is the actor or the subject',
+  })
+  @IsOptional()
+  @IsUUID()
+  userId?: string;
+
+  @ApiPropertyOptional({ example: 'login.failed' })
+  @IsOptional()
+  @Matches(/^[a-z_.]{1,64}$/, { message: 'type must be an event type such as login.failed' })
+  type?: string;
+}
+
+export class AuditEventDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'login.failed' }) type!: string;
+  @ApiProperty({ nullable: true, type: String }) actorId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) subjectId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) clientIp!: string | null;
+  @ApiProperty({ nullable: true, type: String }) flowId!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) details!: Record<string, unknown>;
+  @ApiProperty({ format: 'date-time' }) occurredAt!: string;
+
+  static from(e: AuditEventEntity): AuditEventDto {
+    return {
+      id: e.id,
+      type: e.type,
+      actorId: e.actorId,
+      subjectId: e.subjectId,
+      clientIp: e.clientIp,
+      flowId: e.flowId,
+      details: e.details,
+      occurredAt: e.occurredAt.toISOString(),
+    };
+  }
+}
+
+export class AuditEventPageDto {
+  @ApiProperty({ type: [AuditEventDto] }) items!: AuditEventDto[];
+  @ApiProperty() total!: number;
+  @ApiProperty() page!: number;
+  @ApiProperty() pageSize!: number;
+}

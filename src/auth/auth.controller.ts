@@ -1,0 +1,72 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ClientIp } from '../common/decorators/client-ip.decorator.js';
+import { Public } from '../common/decorators/public.decorator.js';
+import { ApiProblems } from '../common/openapi.js';
+import { AuthService } from './auth.service.js';
+import {
+  IntrospectDto,
+  IntrospectionDto,
+  LoginDto,
+  RefreshTokenDto,
+  TokenPairDto,
+} from './dto/auth.dto.js';
+import { SigningKeys, type PublicJwk } from './signing-keys.service.js';
+
+@ApiTags('auth')
+@Public()
+@Controller('api/v1/auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with username (or email) and password' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblems('VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'TOO_MANY_ATTEMPTS')
+  login(@Body() dto: LoginDto, @ClientIp() ip: string): Promise<TokenPairDto> {
+    return this.auth.login(dto.username, dto.password, ip);
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Exchange a refresh token for a new pair; the old one dies' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblems('VALIDATION_FAILED', 'INVALID_REFRESH_TOKEN')
+  refresh(@Body() dto: RefreshTokenDto, @ClientIp() ip: string): Promise<TokenPairDto> {
+    return this.auth.refresh(dto.refreshToken, ip);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End the session of a refresh token' })
+  @ApiNoContentResponse()
+  @ApiProblems('VALIDATION_FAILED')
+  async logout(@Body() dto: RefreshTokenDto, @ClientIp() ip: string): Promise<void> {
+    await this.auth.logout(dto.refreshToken, ip);
+  }
+
+  @Post('introspect')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'RFC 7662: is this access token live (signature, expiry, session, user)?',
+  })
+  @ApiOkResponse({ type: IntrospectionDto })
+  @ApiProblems('VALIDATION_FAILED')
+  introspect(@Body() dto: IntrospectDto): Promise<IntrospectionDto> {
+    return this.auth.introspect(dto.token);
+  }
+}
+
+@ApiTags('auth')
+@Public()
+@Controller('.well-known')
+export class JwksController {
+  constructor(private readonly keys: SigningKeys) {}
+
+  @Get('jwks.json')
+  @ApiOperation({ summary: 'Public keys (ES256) that verify access tokens' })
+  jwks(): { keys: PublicJwk[] } {
+    return this.keys.jwks();
+  }
+}

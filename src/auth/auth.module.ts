@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AuthController, JwksController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { AccessTokenGuard } from './guards/access-token.guard.js';
+import { AuthorizationGuard } from './guards/authorization.guard.js';
+import { JwtWithSigningKeys, SigningKeysModule } from './signing-keys.module.js';
+import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
+import { TokenService } from './token.service.js';
+
+@Module({
+  imports: [PassportModule, UsersModule, SessionsModule, SigningKeysModule, JwtWithSigningKeys],
+  providers: [
+    AuthService,
+    TokenService,
+    AccessTokenStrategy,
+    // Order matters: authenticate first, then authorize.
+    { provide: APP_GUARD, useClass: AccessTokenGuard },
+    { provide: APP_GUARD, useClass: AuthorizationGuard },
+  ],
+  controllers: [AuthController, JwksController],
+  exports: [AuthService, TokenService],
+})
+export class AuthModule {}

@@ -1,0 +1,193 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { AppError } from '../common/errors/app-error.js';
+import { ACCOUNT_POLICY, CLIENT_POLICY } from '../rate-limit/backoff-policy.js';
+import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import type { UserEntity } from '../users/user.entity.js';
+import { accountKey, UsersService } from '../users/users.service.js';
+import { type AccessClaims, TokenService } from './token.service.js';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+export type IntrospectionResult =
+  | { active: false }
+  | ({ active: true; token_type: 'Bearer' } & Pick<
+      AccessClaims,
+      'iss' | 'sub' | 'sid' | 'exp' | 'iat' | 'jti' | 'username' | 'roles' | 'amr'
+    >);
+
+function clientKey(ip: string): LimitedKey {
+  return { key: `client:${ip}`, policy: CLIENT_POLICY };
+}
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+    private readonly tokens: TokenService,
+    private readonly limiter: AttemptLimiter,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Password sign-in. Failures are throttled per account (wherever they come from) and per
+   * client address. An unknown user costs the same hashing time as a wrong password.
+   */
+  async login(identifier: string, password: string, ip: string): Promise<TokenPair> {
+    await this.throttled([clientKey(ip)], null, ip);
+    const user = await this.users.findByLogin(identifier);
+    const account: LimitedKey = {
+      key: user ? accountKey(user.id) : `unknown-login:${identifier.toLowerCase()}`,
+      policy: ACCOUNT_POLICY,
+    };
+    await this.throttled([account], user, ip);
+    const passwordOk = await this.users.passwordMatches(user, password);
+    if (!user || !passwordOk) {
+      await this.limiter.recordFailure([clientKey(ip), account]);
+      await this.audit.record({
+        type: 'login.failed',
+        subjectId: user?.id ?? null,
+        clientIp: ip,
+        details: { reason: user ? 'wrong_password' : 'unknown_user' },
+      });
+      throw new AppError('INVALID_CREDENTIALS', 'The username or password is not correct.');
+    }
+    if (user.disabled) {
+      await this.audit.record({
+        type: 'login.failed',
+        subjectId: user.id,
+        clientIp: ip,
+        details: { reason: 'disabled' },
+      });
+      throw new AppError(
+        'ACCOUNT_DISABLED',
+        'This account is disabled. Contact your administrator.',
+      );
+    }
+    await this.limiter.clear(account.key);
+    await this.users.upgradeHashIfNeeded(user, password);
+    const pair = await this.startSession(user, ['pwd'], ip);
+    await this.audit.record({
+      type: 'login.succeeded',
+      actorId: user.id,
+      subjectId: user.id,
+      clientIp: ip,
+      details: { amr: ['pwd'] },
+    });
+    return pair;
+  }
+
+  /** Rotates a refresh token. A rotated token presented again ends its whole session. */
+  async refresh(refreshToken: string, ip: string): Promise<TokenPair> {
+    const result = await this.sessions.rotate(refreshToken);
+    if (result.outcome === 'reused') {
+      await this.audit.record({
+        type: 'token.refresh_reuse_detected',
+        subjectId: result.userId,
+        clientIp: ip,
+        details: { sessionId: result.sessionId },
+      });
+    }
+    if (result.outcome !== 'rotated') {
+      throw new AppError(
+        'INVALID_REFRESH_TOKEN',
+        'The refresh token is not valid, expired or already used.',
+      );
+    }
+    const state = await this.users.authState(result.userId);
+    if (!state || state.disabled) {
+      throw new AppError(
+        'INVALID_REFRESH_TOKEN',
+        'The refresh token is not valid, expired or already used.',
+      );
+    }
+    return {
+      accessToken: this.tokens.signAccessToken({
+        userId: result.userId,
+        sessionId: result.sessionId,
+        username: state.username,
+        roles: state.roles,
+        amr: result.amr,
+      }),
+      refreshToken: result.refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.tokens.accessTtl,
+    };
+  }
+
+  async logout(refreshToken: string, ip: string): Promise<void> {
+    const ended = await this.sessions.revokeByRefreshToken(refreshToken);
+    if (ended) {
+      await this.audit.record({
+        type: 'logout',
+        actorId: ended.userId,
+        subjectId: ended.userId,
+        clientIp: ip,
+        details: { sessionId: ended.sessionId },
+      });
+    }
+  }
+
+  /** RFC 7662: active only for a genuine access token whose session and user are still live. */
+  async introspect(token: string): Promise<IntrospectionResult> {
+    const claims = this.tokens.verifyAccessToken(token);
+    if (!claims || !(await this.sessions.isActive(claims.sid, claims.sub))) {
+      return { active: false };
+    }
+    const state = await this.users.authState(claims.sub);
+    if (!state || state.disabled) {
+      return { active: false };
+    }
+    const { iss, sub, sid, exp, iat, jti, username, roles, amr } = claims;
+    return {
+      active: true,
+      token_type: 'Bearer',
+      iss,
+      sub,
+      sid,
+      exp,
+      iat,
+      jti,
+      username,
+      roles,
+      amr,
+    };
+  }
+
+  /** Issues a session and its first token pair for a user who has proven who they are. */
+  async startSession(user: UserEntity, amr: string[], ip: string): Promise<TokenPair> {
+    const { sessionId, refreshToken } = await this.sessions.create(user.id, amr, ip);
+    return {
+      accessToken: this.tokens.signAccessToken({
+        userId: user.id,
+        sessionId,
+        username: user.username,
+        roles: user.roles,
+        amr,
+      }),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.tokens.accessTtl,
+    };
+  }
+
+  private async throttled(keys: LimitedKey[], user: UserEntity | null, ip: string): Promise<void> {
+    try {
+      await this.limiter.assertAllowed(keys);
+    } catch (error) {
+      await this.audit.record({
+        type: 'login.throttled',
+        subjectId: user?.id ?? null,
+        clientIp: ip,
+      });
+      throw error;
+    }
+  }
+}

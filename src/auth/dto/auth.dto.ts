@@ -1,0 +1,57 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import { PASSWORD_INPUT_MAX } from '../../users/dto/fields.js';
+
+export class LoginDto {
+  @ApiProperty({ description: 'username or email', example: 'alice', maxLength: 254 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(254)
+  username!: string;
+
+  @ApiProperty({ format: 'password', maxLength: PASSWORD_INPUT_MAX })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(PASSWORD_INPUT_MAX)
+  password!: string;
+}
+
+export class RefreshTokenDto {
+  @ApiProperty({ description: 'the refresh token of the last token pair' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  refreshToken!: string;
+}
+
+export class IntrospectDto {
+  @ApiProperty({ description: 'an access token' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(8192)
+  token!: string;
+}
+
+export class TokenPairDto {
+  @ApiProperty({ description: 'ES256 JWT; verify with /.well-known/jwks.json' })
+  accessToken!: string;
+  @ApiProperty({ description: 'opaque; single use: each refresh returns a new one' })
+  refreshToken!: string;
+  @ApiProperty({ enum: ['Bearer'] }) tokenType!: 'Bearer';
+  @ApiProperty({ description: 'seconds until the access token expires', example: 900 })
+  expiresIn!: number;
+}
+
+export class IntrospectionDto {
+  @ApiProperty() active!: boolean;
+  @ApiProperty({ required: false }) sub?: string;
+  @ApiProperty({ required: false }) sid?: string;
+  @ApiProperty({ required: false }) exp?: number;
+  @ApiProperty({ required: false }) iat?: number;
+  @ApiProperty({ required: false }) iss?: string;
+  @ApiProperty({ required: false }) jti?: string;
+  @ApiProperty({ required: false }) username?: string;
+  @ApiProperty({ required: false, type: [String] }) roles?: string[];
+  @ApiProperty({ required: false, type: [String] }) amr?: string[];
+  @ApiProperty({ required: false, enum: ['Bearer'] }) token_type?: string;
+}

@@ -1,0 +1,28 @@
+import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { IS_PUBLIC } from '../../common/decorators/public.decorator.js';
+import { AppError } from '../../common/errors/app-error.js';
+
+/** Global and secure by default: every route needs an access token unless marked @Public(). */
+@Injectable()
+export class AccessTokenGuard extends AuthGuard('access-token') {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override canActivate(context: ExecutionContext) {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    return isPublic ? true : super.canActivate(context);
+  }
+
+  override handleRequest<T>(error: unknown, user: T | false): T {
+    if (error || !user) {
+      throw new AppError('UNAUTHORIZED', 'A valid access token is required.');
+    }
+    return user;
+  }
+}

@@ -1,0 +1,39 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../../common/decorators/current-user.decorator.js';
+import { ALLOWED_WITH_TEMPORARY_PASSWORD } from '../../common/decorators/allow-password-change.decorator.js';
+import { REQUIRED_ROLES } from '../../common/decorators/roles.decorator.js';
+import { AppError } from '../../common/errors/app-error.js';
+
+/**
+ * Runs after the access-token guard. A user whose password is temporary may only reach the
+ * routes marked @AllowedWithTemporaryPassword(); @Roles() routes need every listed role.
+ */
+@Injectable()
+export class AuthorizationGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const user = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>().user;
+    if (!user) {
+      return true; // a public route
+    }
+    const targets = [context.getHandler(), context.getClass()];
+    if (
+      user.mustChangePassword &&
+      !this.reflector.getAllAndOverride<boolean>(ALLOWED_WITH_TEMPORARY_PASSWORD, targets)
+    ) {
+      throw new AppError(
+        'PASSWORD_CHANGE_REQUIRED',
+        'Your password is temporary: change it with PUT /api/v1/me/password first.',
+      );
+    }
+    const roles =
+      this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES, targets) ?? [];
+    if (!roles.every((role) => user.roles.includes(role))) {
+      throw new AppError('FORBIDDEN', 'You do not have the role this requires.');
+    }
+    return true;
+  }
+}

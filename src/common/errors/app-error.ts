@@ -1,0 +1,77 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** One broken rule of a request: which field, what is wrong, and the rule's stable name. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  rule?: string;
+}
+
+/**
+ * The stable error codes clients may switch on. Every error response carries one.
+ * Adding a code is fine; renaming or removing one breaks the public contract.
+ */
+export const ErrorCode = {
+  VALIDATION_FAILED: { status: HttpStatus.BAD_REQUEST, title: 'The request is not valid' },
+  MALFORMED_REQUEST: {
+    status: HttpStatus.BAD_REQUEST,
+    title: 'The request body could not be read',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: HttpStatus.PAYLOAD_TOO_LARGE,
+    title: 'The request body is too large',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+    title: 'Send the body as application/json',
+  },
+  NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: HttpStatus.METHOD_NOT_ALLOWED, title: 'Method not allowed' },
+  UNAUTHORIZED: { status: HttpStatus.UNAUTHORIZED, title: 'Authentication required' },
+  FORBIDDEN: { status: HttpStatus.FORBIDDEN, title: 'Not allowed' },
+  INVALID_CREDENTIALS: { status: HttpStatus.UNAUTHORIZED, title: 'Invalid credentials' },
+  ACCOUNT_DISABLED: { status: HttpStatus.FORBIDDEN, title: 'The account is disabled' },
+  TOO_MANY_ATTEMPTS: { status: HttpStatus.TOO_MANY_REQUESTS, title: 'Too many attempts' },
+  INVALID_REFRESH_TOKEN: {
+    status: HttpStatus.UNAUTHORIZED,
+    title: 'The refresh token is not valid',
+  },
+  PASSWORD_CHANGE_REQUIRED: {
+    status: HttpStatus.FORBIDDEN,
+    title: 'The password must be changed first',
+  },
+  PASSWORD_POLICY_VIOLATION: {
+    status: HttpStatus.BAD_REQUEST,
+    title: 'The password does not meet the policy',
+  },
+  USERNAME_TAKEN: { status: HttpStatus.CONFLICT, title: 'The username is taken' },
+  EMAIL_TAKEN: { status: HttpStatus.CONFLICT, title: 'The email address is taken' },
+  USER_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'No such user' },
+  SELF_LOCKOUT: { status: HttpStatus.CONFLICT, title: 'An admin cannot lock themselves out' },
+  SERVICE_UNAVAILABLE: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    title: 'The service is not ready',
+  },
+  INTERNAL_ERROR: { status: HttpStatus.INTERNAL_SERVER_ERROR, title: 'Internal server error' },
+} as const satisfies Record<string, { status: HttpStatus; title: string }>;
+
+export type ErrorCodeName = keyof typeof ErrorCode;
+
+/** A domain error: services throw it; the global filter renders it as problem+json. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ErrorCodeName,
+    readonly detail?: string,
+    readonly errors?: FieldProblem[],
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail ?? ErrorCode[code].title);
+    this.name = 'AppError';
+    this.status = ErrorCode[code].status;
+    this.title = ErrorCode[code].title;
+  }
+}

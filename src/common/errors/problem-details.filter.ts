@@ -1,0 +1,127 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ErrorCode, type ErrorCodeName, type FieldProblem } from './app-error.js';
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: FieldProblem[];
+  requestId?: string;
+}
+
+/** Fastify's own errors (body parsing, size) carry a FST_ code and a status. */
+interface FastifyLikeError {
+  code: string;
+  statusCode: number;
+  message: string;
+}
+
+function isFastifyError(e: unknown): e is FastifyLikeError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as FastifyLikeError).code === 'string' &&
+    (e as FastifyLikeError).code.startsWith('FST_') &&
+    typeof (e as FastifyLikeError).statusCode === 'number'
+  );
+}
+
+const STATUS_CODES: Partial<Record<number, ErrorCodeName>> = {
+  [HttpStatus.BAD_REQUEST]: 'MALFORMED_REQUEST',
+  [HttpStatus.UNAUTHORIZED]: 'UNAUTHORIZED',
+  [HttpStatus.FORBIDDEN]: 'FORBIDDEN',
+  [HttpStatus.NOT_FOUND]: 'NOT_FOUND',
+  [HttpStatus.METHOD_NOT_ALLOWED]: 'METHOD_NOT_ALLOWED',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'TOO_MANY_ATTEMPTS',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'SERVICE_UNAVAILABLE',
+};
+
+/** Messages we write ourselves for framework errors, so nothing internal leaks. */
+const FRIENDLY_DETAIL: Partial<Record<ErrorCodeName, string>> = {
+  MALFORMED_REQUEST: 'The request body is not valid JSON.',
+  PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit.',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
+  NOT_FOUND: 'There is nothing at this address.',
+  UNAUTHORIZED: 'A valid access token is required.',
+  FORBIDDEN: 'You are not allowed to do this.',
+};
+
+/**
+ * The one exception filter: every error leaves as an RFC 9457 problem document with a stable
+ * `code`. Unexpected errors are logged with the request id and answered with a bare 500.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const problem = this.toProblem(exception, request);
+    if (exception instanceof AppError && exception.headers) {
+      void reply.headers(exception.headers);
+    }
+    void reply
+      .status(problem.status)
+      .header('content-type', 'application/problem+json')
+      .send(problem);
+  }
+
+  toProblem(exception: unknown, request: FastifyRequest): ProblemDocument {
+    if (exception instanceof AppError) {
+      return this.document(exception.code, exception.detail, exception.errors);
+    }
+    const status =
+      exception instanceof HttpException
+        ? exception.getStatus()
+        : isFastifyError(exception)
+          ? exception.statusCode
+          : HttpStatus.INTERNAL_SERVER_ERROR;
+    const code = STATUS_CODES[status];
+    if (code && status < 500) {
+      return this.document(code, FRIENDLY_DETAIL[code]);
+    }
+    if (code) {
+      return this.document(code);
+    }
+    this.logger.error({
+      msg: 'unhandled error',
+      requestId: request.id,
+      method: request.method,
+      route: request.routeOptions?.url,
+      error:
+        exception instanceof Error
+          ? { name: exception.name, message: exception.message, stack: exception.stack }
+          : String(exception),
+    });
+    return {
+      ...this.document('INTERNAL_ERROR', 'Something went wrong on our side.'),
+      requestId: request.id,
+    };
+  }
+
+  private document(code: ErrorCodeName, detail?: string, errors?: FieldProblem[]): ProblemDocument {
+    const { status, title } = ErrorCode[code];
+    return {
+      type: `https://portcullis.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+      title,
+      status,
+      detail: detail ?? title,
+      code,
+      ...(errors && errors.length > 0 ? { errors } : {}),
+    };
+  }
+}

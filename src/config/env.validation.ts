@@ -1,0 +1,113 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  registerDecorator,
+  validateSync,
+  type ValidationArguments,
+  type ValidationError,
+} from 'class-validator';
+import { Type } from 'class-transformer';
+import { parseDuration } from './duration.js';
+
+function IsDuration(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isDuration',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && parseDuration(value) !== undefined,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be integer seconds or <n>s|m|h|d (e.g. 300 or 5m), got "${String(args?.value)}"`,
+      },
+    });
+}
+
+/** Every environment variable Portcullis reads, validated once at boot. */
+export class EnvironmentVariables {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message: 'PUBLIC_URL must be an absolute http(s) URL without query or fragment',
+  })
+  PUBLIC_URL?: string;
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'DATABASE_URL must be a postgres:// URL',
+  })
+  DATABASE_URL?: string;
+  @IsOptional() @IsString() DATA_DIR?: string;
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+  @IsOptional() @IsString() MAIL_FROM?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]{3,64}$/, {
+    message: 'ADMIN_USERNAME must be 3-64 letters, digits, dots, dashes or underscores',
+  })
+  ADMIN_USERNAME?: string;
+  @IsOptional() @IsString() ADMIN_PASSWORD?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, {
+    message:
+      'ENCRYPTION_KEY must be 32 bytes encoded as base64 (44 characters, e.g. `openssl rand -base64 32`)',
+  })
+  ENCRYPTION_KEY?: string;
+  @IsOptional() @IsString() JWT_PRIVATE_KEY?: string;
+  @IsOptional() @IsString() JWT_PRIVATE_KEY_FILE?: string;
+  @IsOptional() @IsDuration() ACCESS_TOKEN_TTL?: string;
+  @IsOptional() @IsDuration() REFRESH_TOKEN_TTL?: string;
+  @IsOptional() @IsDuration() PASSWORD_RESET_LINK_TTL?: string;
+  @IsOptional() @IsDuration() PASSWORD_RESET_SESSION_TTL?: string;
+  @IsOptional() @IsIn(['explicit', 'generic']) PASSWORD_RESET_DISCLOSURE?: string;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1024) PASSWORD_MIN_LENGTH?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(4096) PASSWORD_MAX_LENGTH?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(24) PASSWORD_HISTORY?: number;
+  @IsOptional() @IsString() TOTP_ISSUER?: string;
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+  @IsOptional() @IsString() TRUST_PROXY?: string;
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'verbose']) LOG_LEVEL?: string;
+}
+
+export class InvalidSettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`),
+  );
+}
+
+/** Validates the raw environment; throws InvalidSettingsError naming every bad variable. */
+export function validateEnvironment(raw: Record<string, string | undefined>): EnvironmentVariables {
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const env = plainToInstance(EnvironmentVariables, present, { enableImplicitConversion: false });
+  const problems = flatten(validateSync(env, { whitelist: true, forbidUnknownValues: false }));
+  const min = env.PASSWORD_MIN_LENGTH ?? 8;
+  const max = env.PASSWORD_MAX_LENGTH ?? 128;
+  if (min > max) {
+    problems.push(`PASSWORD_MIN_LENGTH (${min}) must not exceed PASSWORD_MAX_LENGTH (${max})`);
+  }
+  if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
+    problems.push('JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE: set one, not both');
+  }
+  if (problems.length > 0) {
+    throw new InvalidSettingsError(problems);
+  }
+  return env;
+}

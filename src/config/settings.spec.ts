@@ -1,0 +1,75 @@
+import { describe, expect, it } from '@jest/globals';
+import { InvalidSettingsError } from './env.validation.js';
+import { loadSettings } from './settings.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    if (error instanceof InvalidSettingsError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected the settings to be rejected');
+}
+
+describe('loadSettings', () => {
+  it('applies the contract defaults to an empty environment', () => {
+    const s = loadSettings({});
+    expect(s.http).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      publicUrl: 'http://localhost:3000',
+      trustProxy: false,
+    });
+    expect(s.tokens).toEqual({ accessTtl: 900, refreshTtl: 604800 });
+    expect(s.reset).toEqual({ linkTtl: 300, sessionTtl: 600, disclosure: 'explicit' });
+    expect(s.password).toEqual({ minLength: 8, maxLength: 128, history: 3 });
+    expect(s.admin.username).toBe('admin');
+    expect(s.database.url).toBeUndefined();
+  });
+
+  it('reads durations as seconds or with a unit', () => {
+    const s = loadSettings({ ACCESS_TOKEN_TTL: '300', REFRESH_TOKEN_TTL: '2d' });
+    expect(s.tokens).toEqual({ accessTtl: 300, refreshTtl: 172800 });
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      ACCESS_TOKEN_TTL: '5 minutes',
+      PASSWORD_RESET_DISCLOSURE: 'loud',
+    });
+    expect(problems.join('\n')).toMatch(/PORT/);
+    expect(problems.join('\n')).toMatch(/ACCESS_TOKEN_TTL/);
+    expect(problems.join('\n')).toMatch(/PASSWORD_RESET_DISCLOSURE/);
+  });
+
+  it('requires ENCRYPTION_KEY when DATABASE_URL is set', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgres://x@localhost/db' }).join()).toMatch(
+      /ENCRYPTION_KEY/,
+    );
+  });
+
+  it('rejects a minimum password length above the maximum', () => {
+    expect(problemsOf({ PASSWORD_MIN_LENGTH: '20', PASSWORD_MAX_LENGTH: '10' }).join()).toMatch(
+      /PASSWORD_MIN_LENGTH/,
+    );
+  });
+
+  it('reads TRUST_PROXY as a boolean or a list of addresses', () => {
+    expect(loadSettings({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(loadSettings({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+    expect(problemsOf({ TRUST_PROXY: 'yes please' }).join()).toMatch(/TRUST_PROXY/);
+  });
+
+  it('strips a trailing slash from PUBLIC_URL', () => {
+    expect(loadSettings({ PUBLIC_URL: 'https://id.example.com/' }).http.publicUrl).toBe(
+      'https://id.example.com',
+    );
+  });
+});

@@ -1,0 +1,102 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { parseDuration } from './duration.js';
+import { InvalidSettingsError, validateEnvironment } from './env.validation.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'verbose';
+export type ResetDisclosure = 'explicit' | 'generic';
+
+/** The typed settings, read once from the environment. Namespaces match ConfigService keys. */
+export interface Settings {
+  http: {
+    port: number;
+    host: string;
+    publicUrl: string;
+    trustProxy: boolean | string[];
+    bodyLimitBytes: number;
+  };
+  database: { url: string | undefined; dataDir: string };
+  secrets: {
+    encryptionKey: string | undefined;
+    jwtPrivateKey: string | undefined;
+    jwtPrivateKeyFile: string | undefined;
+  };
+  admin: { username: string; password: string | undefined };
+  tokens: { accessTtl: number; refreshTtl: number };
+  reset: { linkTtl: number; sessionTtl: number; disclosure: ResetDisclosure };
+  password: { minLength: number; maxLength: number; history: number };
+  mail: { smtpUrl: string | undefined; from: string };
+  totp: { issuer: string };
+  redis: { url: string | undefined };
+  log: { level: LogLevel };
+}
+
+function durationOr(text: string | undefined, fallback: string): number {
+  return parseDuration(text ?? fallback) as number;
+}
+
+function parseTrustProxy(text: string | undefined): boolean | string[] {
+  if (text === undefined || text === 'false') {
+    return false;
+  }
+  if (text === 'true') {
+    return true;
+  }
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = entries.filter((e) => !isIP(e.split('/')[0]));
+  if (bad.length > 0 || entries.length === 0) {
+    throw new InvalidSettingsError([
+      `TRUST_PROXY: must be true, false or a comma-separated list of addresses/CIDRs, got "${text}"`,
+    ]);
+  }
+  return entries;
+}
+
+/** Validates the environment and builds the typed settings. Throws InvalidSettingsError. */
+export function loadSettings(raw: Record<string, string | undefined>): Settings {
+  const env = validateEnvironment(raw);
+  const port = env.PORT ?? 3000;
+  if (env.DATABASE_URL && !env.ENCRYPTION_KEY) {
+    throw new InvalidSettingsError([
+      'ENCRYPTION_KEY: required when DATABASE_URL is set (32 bytes, base64: `openssl rand -base64 32`); ' +
+        'every replica must share it, so it is never generated in this mode',
+    ]);
+  }
+  return {
+    http: {
+      port,
+      host: env.HOST ?? '0.0.0.0',
+      publicUrl: (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      bodyLimitBytes: 64 * 1024,
+    },
+    database: { url: env.DATABASE_URL, dataDir: resolve(env.DATA_DIR ?? './var') },
+    secrets: {
+      encryptionKey: env.ENCRYPTION_KEY,
+      jwtPrivateKey: env.JWT_PRIVATE_KEY,
+      jwtPrivateKeyFile: env.JWT_PRIVATE_KEY_FILE,
+    },
+    admin: { username: env.ADMIN_USERNAME ?? 'admin', password: env.ADMIN_PASSWORD },
+    tokens: {
+      accessTtl: durationOr(env.ACCESS_TOKEN_TTL, '15m'),
+      refreshTtl: durationOr(env.REFRESH_TOKEN_TTL, '7d'),
+    },
+    reset: {
+      linkTtl: durationOr(env.PASSWORD_RESET_LINK_TTL, '5m'),
+      sessionTtl: durationOr(env.PASSWORD_RESET_SESSION_TTL, '10m'),
+      disclosure: (env.PASSWORD_RESET_DISCLOSURE ?? 'explicit') as ResetDisclosure,
+    },
+    password: {
+      minLength: env.PASSWORD_MIN_LENGTH ?? 8,
+      maxLength: env.PASSWORD_MAX_LENGTH ?? 128,
+      history: env.PASSWORD_HISTORY ?? 3,
+    },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Portcullis <no-reply@localhost>' },
+    totp: { issuer: env.TOTP_ISSUER ?? 'Portcullis' },
+    redis: { url: env.REDIS_URL },
+    log: { level: (env.LOG_LEVEL ?? 'info') as LogLevel },
+  };
+}

@@ -1,0 +1,46 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { AuditEventEntity } from '../audit/audit-event.entity.js';
+import { SigningKeyEntity } from '../auth/signing-key.entity.js';
+import { MailOutboxEntity } from '../mail/mail-outbox.entity.js';
+import { RefreshTokenEntity } from '../sessions/refresh-token.entity.js';
+import { SessionEntity } from '../sessions/session.entity.js';
+import { PasswordHistoryEntity } from '../users/password-history.entity.js';
+import { UserEntity } from '../users/user.entity.js';
+import { InitialSchema1764190000000 } from './migrations/1764190000000-initial-schema.js';
+
+export const ENTITIES = [
+  UserEntity,
+  PasswordHistoryEntity,
+  SessionEntity,
+  RefreshTokenEntity,
+  SigningKeyEntity,
+  AuditEventEntity,
+  MailOutboxEntity,
+];
+
+/** Every migration, in order. New ones are appended here. */
+export const MIGRATIONS = [InitialSchema1764190000000];
+
+/** Connections the app's pool may open; the embedded server accepts this many and a few more. */
+export const POOL_SIZE = 10;
+
+/** The one place the data source is described, for the app and the migration CLI alike. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    poolSize: POOL_SIZE,
+    extra: { connectionTimeoutMillis: 10_000, application_name: 'portcullis' },
+    logging: ['error'],
+  };
+}
+
+export function createDataSource(url: string): DataSource {
+  return new DataSource(dataSourceOptions(url));
+}

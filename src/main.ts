@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+import { configureApp, createAdapter, createLogger } from './app.setup.js';
+import { InvalidSettingsError } from './config/env.validation.js';
+import { loadSettings, type Settings } from './config/settings.js';
+
+function settingsOrExit(): Settings {
+  try {
+    return loadSettings(process.env);
+  } catch (error) {
+    if (error instanceof InvalidSettingsError) {
+      process.stderr.write(`Portcullis cannot start. ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const settings = settingsOrExit();
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(settings),
+    createAdapter(settings),
+    {
+      logger: createLogger(settings.log.level),
+    },
+  );
+  configureApp(app, settings);
+  await app.listen(settings.http.port, settings.http.host);
+  const logger = new Logger('Portcullis');
+  logger.log(
+    `listening on ${settings.http.host}:${settings.http.port}; public URL ${settings.http.publicUrl}; API docs at ${settings.http.publicUrl}/docs`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    logger.log(`${signal} received: draining requests and shutting down`);
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error(`shutdown failed: ${String(error)}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(
+    `Portcullis failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

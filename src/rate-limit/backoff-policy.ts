@@ -1,0 +1,41 @@
+/**
+ * How failed attempts turn into waiting. The first `freeFailures` cost nothing; each further
+ * failure doubles the wait, from `baseDelayMs` up to `maxDelayMs`. The wait is counted from the
+ * last failure and the record is forgotten after `forgetAfterMs` without failures, so nobody is
+ * ever locked out for good: an attacker can slow an account down, never close it.
+ */
+export interface BackoffPolicy {
+  freeFailures: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  forgetAfterMs: number;
+}
+
+export const ACCOUNT_POLICY: BackoffPolicy = {
+  freeFailures: 5,
+  baseDelayMs: 30_000,
+  maxDelayMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
+
+export const CLIENT_POLICY: BackoffPolicy = {
+  freeFailures: 20,
+  baseDelayMs: 60_000,
+  maxDelayMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
+
+/** Milliseconds to wait before the next attempt is allowed (0 = now). */
+export function waitAfter(
+  policy: BackoffPolicy,
+  failures: number,
+  lastFailureAt: number,
+  nowMs: number,
+): number {
+  const excess = failures - policy.freeFailures;
+  if (excess < 0) {
+    return 0;
+  }
+  const delay = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(excess, 30));
+  return Math.max(0, lastFailureAt + delay - nowMs);
+}

@@ -1,0 +1,225 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { randomToken, sha256 } from '../common/crypto/tokens.js';
+import type { Settings } from '../config/settings.js';
+import { RefreshTokenEntity } from './refresh-token.entity.js';
+import { SessionEntity } from './session.entity.js';
+import { TtlCache } from '../common/ttl-cache.js';
+
+export type RevokeReason =
+  | 'logout'
+  | 'password_changed'
+  | 'password_reset'
+  | 'admin_password_reset'
+  | 'user_disabled'
+  | 'refresh_token_reuse';
+
+export interface IssuedSession {
+  sessionId: string;
+  refreshToken: string;
+}
+
+export type RotationResult =
+  | { outcome: 'rotated'; sessionId: string; userId: string; amr: string[]; refreshToken: string }
+  | { outcome: 'reused'; sessionId: string; userId: string }
+  | { outcome: 'invalid' };
+
+/**
+ * How long this process trusts an earlier "this session is live" answer. Revocations made by this
+ * process take effect at once; those made by another replica within this many milliseconds.
+ */
+export const SESSION_CACHE_TTL_MS = 2000;
+
+interface SessionState {
+  userId: string;
+  active: boolean;
+  expiresAt: number;
+}
+
+/** Sessions (refresh-token families) and their rotation, revocation and liveness checks. */
+@Injectable()
+export class SessionsService {
+  private readonly cache = new TtlCache<string, SessionState>(SESSION_CACHE_TTL_MS, 50_000);
+  private readonly refreshTtlMs: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    config: ConfigService<Settings, true>,
+  ) {
+    this.refreshTtlMs = config.get('tokens', { infer: true }).refreshTtl * 1000;
+  }
+
+  /** Starts a session and hands out its first refresh token. */
+  async create(
+    userId: string,
+    amr: string[],
+    clientIp: string | null,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<IssuedSession> {
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
+    const session = await manager.getRepository(SessionEntity).save({
+      userId,
+      amr,
+      clientIp,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+      revokeReason: null,
+    });
+    const refreshToken = await this.issueRefreshToken(manager, session.id, now, expiresAt);
+    return { sessionId: session.id, refreshToken };
+  }
+
+  /**
+   * Exchanges a refresh token for the next one. A token is good once: presenting a token that
+   * was already rotated means it leaked, so the whole session is revoked.
+   */
+  async rotate(refreshToken: string): Promise<RotationResult> {
+    const hash = sha256(refreshToken);
+    const now = this.clock.now();
+    const result = await this.dataSource.transaction(async (manager): Promise<RotationResult> => {
+      const claimed: { session_id: string }[] = await manager.query(
+        `UPDATE refresh_tokens SET used_at = $2
+          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+          RETURNING session_id`,
+        [hash, now],
+      );
+      const sessions = manager.getRepository(SessionEntity);
+      if (claimed.length === 0) {
+        const known = await manager
+          .getRepository(RefreshTokenEntity)
+          .findOneBy({ tokenHash: hash });
+        if (!known?.usedAt) {
+          return { outcome: 'invalid' };
+        }
+        const session = await sessions.findOneBy({ id: known.sessionId });
+        if (!session) {
+          return { outcome: 'invalid' };
+        }
+        await this.revokeIn(manager, [session.id], 'refresh_token_reuse', now);
+        return { outcome: 'reused', sessionId: session.id, userId: session.userId };
+      }
+      const session = await sessions.findOneBy({ id: claimed[0].session_id });
+      if (!session || session.revokedAt || session.expiresAt <= now) {
+        return { outcome: 'invalid' };
+      }
+      const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
+      await sessions.update({ id: session.id }, { expiresAt });
+      const next = await this.issueRefreshToken(manager, session.id, now, expiresAt);
+      return {
+        outcome: 'rotated',
+        sessionId: session.id,
+        userId: session.userId,
+        amr: session.amr,
+        refreshToken: next,
+      };
+    });
+    if (result.outcome === 'reused') {
+      this.forget([result.sessionId]);
+    }
+    return result;
+  }
+
+  /** Ends the session a refresh token belongs to (logout). Unknown tokens are ignored. */
+  async revokeByRefreshToken(
+    refreshToken: string,
+  ): Promise<{ sessionId: string; userId: string } | null> {
+    const rows: { session_id: string; user_id: string }[] = await this.dataSource.query(
+      `UPDATE sessions s SET revoked_at = $2, revoke_reason = 'logout'
+         FROM refresh_tokens t
+        WHERE t.token_hash = $1 AND t.session_id = s.id AND s.revoked_at IS NULL
+        RETURNING s.id AS session_id, s.user_id`,
+      [sha256(refreshToken), this.clock.now()],
+    );
+    this.forget(rows.map((r) => r.session_id));
+    return rows[0] ? { sessionId: rows[0].session_id, userId: rows[0].user_id } : null;
+  }
+
+  /** Revokes every live session of a user, but `exceptSessionId` if given. */
+  async revokeAllForUser(
+    userId: string,
+    reason: RevokeReason,
+    manager: EntityManager = this.dataSource.manager,
+    exceptSessionId?: string,
+  ): Promise<number> {
+    const live = await manager.getRepository(SessionEntity).find({
+      select: { id: true },
+      where: { userId, revokedAt: IsNull() },
+    });
+    const ids = live.map((s) => s.id).filter((id) => id !== exceptSessionId);
+    await this.revokeIn(manager, ids, reason, this.clock.now());
+    this.forget(ids);
+    return ids.length;
+  }
+
+  /**
+   * Whether the session behind an access token is still live. Answers come from a short cache;
+   * revocations by this process are seen at once.
+   */
+  async isActive(sessionId: string, userId: string): Promise<boolean> {
+    const nowMs = this.clock.now().getTime();
+    let state = this.cache.get(sessionId, nowMs);
+    if (!state) {
+      const session = await this.dataSource.getRepository(SessionEntity).findOne({
+        select: { userId: true, revokedAt: true, expiresAt: true },
+        where: { id: sessionId },
+      });
+      state = session
+        ? {
+            userId: session.userId,
+            active: session.revokedAt === null,
+            expiresAt: session.expiresAt.getTime(),
+          }
+        : { userId: '', active: false, expiresAt: 0 };
+      this.cache.set(sessionId, state, nowMs);
+    }
+    return state.active && state.userId === userId && state.expiresAt > nowMs;
+  }
+
+  private async issueRefreshToken(
+    manager: EntityManager,
+    sessionId: string,
+    now: Date,
+    expiresAt: Date,
+  ): Promise<string> {
+    const token = randomToken();
+    await manager.getRepository(RefreshTokenEntity).insert({
+      tokenHash: sha256(token),
+      sessionId,
+      createdAt: now,
+      expiresAt,
+      usedAt: null,
+    });
+    return token;
+  }
+
+  private async revokeIn(
+    manager: EntityManager,
+    ids: string[],
+    reason: RevokeReason,
+    now: Date,
+  ): Promise<void> {
+    if (ids.length === 0) {
+      return;
+    }
+    await manager
+      .createQueryBuilder()
+      .update(SessionEntity)
+      .set({ revokedAt: now, revokeReason: reason })
+      .where('id IN (:...ids) AND revoked_at IS NULL', { ids })
+      .execute();
+  }
+
+  /** Marks sessions revoked in this process's cache right away (fail-safe on rollback). */
+  private forget(ids: string[]): void {
+    const nowMs = this.clock.now().getTime();
+    for (const id of ids) {
+      this.cache.set(id, { userId: '', active: false, expiresAt: 0 }, nowMs);
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ClientIp } from '../common/decorators/client-ip.decorator.js';
+import { CurrentUser, type Principal } from '../common/decorators/current-user.decorator.js';
+import { Roles } from '../common/decorators/roles.decorator.js';
+import { AppError } from '../common/errors/app-error.js';
+import { ApiProblems } from '../common/openapi.js';
+import { AdminSetPasswordDto } from './dto/admin-set-password.dto.js';
+import { CreateUserDto } from './dto/create-user.dto.js';
+import { ListUsersQueryDto } from './dto/list-users.dto.js';
+import { UpdateUserDto } from './dto/update-user.dto.js';
+import { UserDto, UserPageDto } from './dto/user.dto.js';
+import { UsersService } from './users.service.js';
+
+const UserId = () =>
+  Param(
+    'id',
+    new ParseUUIDPipe({
+      exceptionFactory: () => new AppError('USER_NOT_FOUND', 'There is no user with this id.'),
+    }),
+  );
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@Roles('admin')
+@ApiProblems('UNAUTHORIZED', 'FORBIDDEN', 'PASSWORD_CHANGE_REQUIRED')
+@Controller('api/v1/admin/users')
+export class AdminUsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a user with a username and an initial password' })
+  @ApiCreatedResponse({ type: UserDto })
+  @ApiProblems('VALIDATION_FAILED', 'PASSWORD_POLICY_VIOLATION', 'USERNAME_TAKEN', 'EMAIL_TAKEN')
+  async create(
+    @Body() dto: CreateUserDto,
+    @CurrentUser() me: Principal,
+    @ClientIp() ip: string,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.users.create(dto, { id: me.userId, ip }));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List users, optionally searching usernames and emails' })
+  @ApiOkResponse({ type: UserPageDto })
+  @ApiProblems('VALIDATION_FAILED')
+  async list(@Query() query: ListUsersQueryDto): Promise<UserPageDto> {
+    const { items, total } = await this.users.list(query);
+    return {
+      items: items.map((u) => UserDto.from(u)),
+      total,
+      page: query.page,
+      pageSize: query.pageSize,
+    };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get one user' })
+  @ApiOkResponse({ type: UserDto })
+  @ApiProblems('USER_NOT_FOUND')
+  async get(@UserId() id: string): Promise<UserDto> {
+    return UserDto.from(await this.users.get(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: "Change a user's email, roles or disabled state (disabling ends every session)",
+  })
+  @ApiOkResponse({ type: UserDto })
+  @ApiProblems('VALIDATION_FAILED', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SELF_LOCKOUT')
+  async update(
+    @UserId() id: string,
+    @Body() dto: UpdateUserDto,
+    @CurrentUser() me: Principal,
+    @ClientIp() ip: string,
+  ): Promise<UserDto> {
+    return UserDto.from(await this.users.update(id, dto, { id: me.userId, ip }));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a user and every session of theirs' })
+  @ApiNoContentResponse()
+  @ApiProblems('USER_NOT_FOUND', 'SELF_LOCKOUT')
+  async delete(
+    @UserId() id: string,
+    @CurrentUser() me: Principal,
+    @ClientIp() ip: string,
+  ): Promise<void> {
+    await this.users.delete(id, { id: me.userId, ip });
+  }
+
+  @Put(':id/password')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Set a user's password (temporary by default); every session of the user ends",
+  })
+  @ApiNoContentResponse()
+  @ApiProblems('VALIDATION_FAILED', 'USER_NOT_FOUND', 'PASSWORD_POLICY_VIOLATION')
+  async setPassword(
+    @UserId() id: string,
+    @Body() dto: AdminSetPasswordDto,
+    @CurrentUser() me: Principal,
+    @ClientIp() ip: string,
+  ): Promise<void> {
+    await this.users.setPasswordByAdmin(id, dto.password, dto.temporary ?? true, {
+      id: me.userId,
+      ip,
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Settings } from '../config/settings.js';
+import { UsersService } from './users.service.js';
+
+/** On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD, or prints a generated password once. */
+@Injectable()
+export class BootstrapAdmin implements OnApplicationBootstrap {
+  private readonly logger = new Logger('BootstrapAdmin');
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly config: ConfigService<Settings, true>,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { username, password } = this.config.get('admin', { infer: true });
+    const chosen = password ?? randomBytes(18).toString('base64url');
+    const created = await this.users.ensureBootstrapAdmin(username, chosen);
+    if (!created) {
+      return;
+    }
+    if (password) {
+      this.logger.log(
+        `created the first admin "${username}" with the password from ADMIN_PASSWORD`,
+      );
+      return;
+    }
+    // Printed once, on purpose, to the console: it is the only way to learn it.
+    process.stdout.write(
+      [
+        '',
+        '  ┌──────────────────────────────────────────────────────────────',
+        '  │ Portcullis created the first admin account:',
+        `  │   username: ${username}`,
+        `  │   password: ${chosen}`,
+        '  │ It is shown only this once. Sign in and keep it safe.',
+        '  └──────────────────────────────────────────────────────────────',
+        '',
+        '',
+      ].join('\n'),
+    );
+  }
+}

@@ -1,0 +1,65 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { UserEntity } from '../user.entity.js';
+
+/** A user as admins see it. Never holds a hash or a secret. */
+export class UserDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'alice' }) username!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'alice@example.com' }) email!:
+    string | null;
+  @ApiProperty({ type: [String], example: ['admin'] }) roles!: string[];
+  @ApiProperty() disabled!: boolean;
+  @ApiProperty() twoFactorEnabled!: boolean;
+  @ApiProperty({ description: 'the password was set by an admin and must be changed' })
+  mustChangePassword!: boolean;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ format: 'date-time' }) passwordChangedAt!: string;
+
+  static from(u: UserEntity): UserDto {
+    return {
+      id: u.id,
+      username: u.username,
+      email: u.email,
+      roles: u.roles,
+      disabled: u.disabled,
+      twoFactorEnabled: false,
+      mustChangePassword: u.mustChangePassword,
+      createdAt: u.createdAt.toISOString(),
+      updatedAt: u.updatedAt.toISOString(),
+      passwordChangedAt: u.passwordChangedAt.toISOString(),
+    };
+  }
+}
+
+export class UserPageDto {
+  @ApiProperty({ type: [UserDto] }) items!: UserDto[];
+  @ApiProperty() total!: number;
+  @ApiProperty() page!: number;
+  @ApiProperty() pageSize!: number;
+}
+
+/** The personal center's view of the signed-in user. */
+export class ProfileDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() username!: string;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty({ type: [String] }) roles!: string[];
+  @ApiProperty() twoFactorEnabled!: boolean;
+  @ApiProperty() mustChangePassword!: boolean;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) passwordChangedAt!: string;
+
+  static from(u: UserEntity): ProfileDto {
+    return {
+      id: u.id,
+      username: u.username,
+      email: u.email,
+      roles: u.roles,
+      twoFactorEnabled: false,
+      mustChangePassword: u.mustChangePassword,
+      createdAt: u.createdAt.toISOString(),
+      passwordChangedAt: u.passwordChangedAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { MailModule } from '../mail/mail.module.js';
+import { PasswordPolicyModule } from '../password-policy/password-policy.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { AdminUsersController } from './admin-users.controller.js';
+import { BootstrapAdmin } from './bootstrap-admin.service.js';
+import { MeController } from './me.controller.js';
+import { UsersRepository } from './users.repository.js';
+import { UsersService } from './users.service.js';
+
+@Module({
+  imports: [PasswordPolicyModule, SessionsModule, MailModule],
+  providers: [UsersRepository, UsersService, BootstrapAdmin],
+  controllers: [AdminUsersController, MeController],
+  exports: [UsersService],
+})
+export class UsersModule {}

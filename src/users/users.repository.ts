@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { AppError } from '../common/errors/app-error.js';
+import { PasswordHistoryEntity } from './password-history.entity.js';
+import { UserEntity } from './user.entity.js';
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Maps the database's uniqueness verdict to the contract's codes: the index is the referee. */
+function translateUniqueViolation(error: unknown): never {
+  if (error instanceof QueryFailedError) {
+    const driverError = error.driverError as { code?: string; constraint?: string };
+    if (
+      driverError.code === UNIQUE_VIOLATION &&
+      driverError.constraint === 'users_username_lower_key'
+    ) {
+      throw new AppError('USERNAME_TAKEN', 'Another user already has this username.');
+    }
+    if (
+      driverError.code === UNIQUE_VIOLATION &&
+      driverError.constraint === 'users_email_lower_key'
+    ) {
+      throw new AppError('EMAIL_TAKEN', 'Another user already has this email address.');
+    }
+  }
+  throw error;
+}
+
+export interface UserSearch {
+  search?: string;
+  page: number;
+  pageSize: number;
+}
+
+/** The users table and its password history. Only UsersModule uses this. */
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private users(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(UserEntity);
+  }
+
+  findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.users(manager).findOneBy({ id });
+  }
+
+  /** Locks the row for the rest of the transaction, so concurrent changes take turns. */
+  findByIdForUpdate(id: string, manager: EntityManager): Promise<UserEntity | null> {
+    return this.users(manager)
+      .createQueryBuilder('u')
+      .setLock('pessimistic_write')
+      .where('u.id = :id', { id })
+      .getOne();
+  }
+
+  /** A user by username or email, case-insensitively. Usernames cannot contain '@'. */
+  findByLogin(identifier: string): Promise<UserEntity | null> {
+    const column = identifier.includes('@') ? 'email' : 'username';
+    return this.users()
+      .createQueryBuilder('u')
+      .where(`lower(u.${column}) = lower(:identifier)`, { identifier })
+      .getOne();
+  }
+
+  async search(query: UserSearch): Promise<{ items: UserEntity[]; total: number }> {
+    const qb = this.users().createQueryBuilder('u');
+    if (query.search) {
+      const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.where('(lower(u.username) LIKE :pattern OR lower(u.email) LIKE :pattern)', { pattern });
+    }
+    const [items, total] = await qb
+      .orderBy('u.createdAt', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .skip((query.page - 1) * query.pageSize)
+      .take(query.pageSize)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  async insert(user: Omit<UserEntity, 'id'>, manager: EntityManager): Promise<UserEntity> {
+    try {
+      return await this.users(manager).save(this.users(manager).create(user));
+    } catch (error) {
+      translateUniqueViolation(error);
+    }
+  }
+
+  async update(
+    id: string,
+    changes: Partial<Omit<UserEntity, 'id'>>,
+    manager: EntityManager,
+  ): Promise<void> {
+    try {
+      await this.users(manager).update({ id }, changes);
+    } catch (error) {
+      translateUniqueViolation(error);
+    }
+  }
+
+  async delete(id: string, manager: EntityManager): Promise<boolean> {
+    const result = await this.users(manager).delete({ id });
+    return (result.affected ?? 0) > 0;
+  }
+
+  async countAdmins(): Promise<number> {
+    return this.users().createQueryBuilder('u').where(`'admin' = ANY(u.roles)`).getCount();
+  }
+
+  /** The user's latest password hashes, newest first. */
+  async recentPasswordHashes(
+    userId: string,
+    limit: number,
+    manager?: EntityManager,
+  ): Promise<string[]> {
+    if (limit <= 0) {
+      return [];
+    }
+    const rows = await (manager ?? this.dataSource.manager)
+      .getRepository(PasswordHistoryEntity)
+      .find({
+        select: { passwordHash: true },
+        where: { userId },
+        order: { createdAt: 'DESC' },
+        take: limit,
+      });
+    return rows.map((r) => r.passwordHash);
+  }
+
+  /** Remembers a password hash and forgets those older than the last `keep`. */
+  async addPasswordHistory(
+    userId: string,
+    passwordHash: string,
+    at: Date,
+    keep: number,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager
+      .getRepository(PasswordHistoryEntity)
+      .insert({ userId, passwordHash, createdAt: at });
+    await manager.query(
+      `DELETE FROM password_history WHERE user_id = $1 AND id NOT IN (
+         SELECT id FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`,
+      [userId, Math.max(keep, 1)],
+    );
+  }
+}

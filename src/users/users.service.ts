@@ -1,0 +1,403 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AuditDetails } from '../audit/audit-event.entity.js';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { AppError } from '../common/errors/app-error.js';
+import { TtlCache } from '../common/ttl-cache.js';
+import type { Settings } from '../config/settings.js';
+import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { PasswordHasher } from '../password-policy/password-hasher.service.js';
+import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
+import { ACCOUNT_POLICY } from '../rate-limit/backoff-policy.js';
+import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import type { UserEntity } from './user.entity.js';
+import { UsersRepository, type UserSearch } from './users.repository.js';
+
+/** Who is doing something, for the audit trail. */
+export interface Actor {
+  id: string | null;
+  ip: string | null;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  email?: string | null;
+  roles?: string[];
+  temporaryPassword?: boolean;
+}
+
+export interface UserChanges {
+  email?: string | null;
+  roles?: string[];
+  disabled?: boolean;
+}
+
+/** What every authenticated request needs to know about its user, cached briefly. */
+export interface AuthState {
+  username: string;
+  roles: string[];
+  disabled: boolean;
+  mustChangePassword: boolean;
+}
+
+const AUTH_STATE_TTL_MS = 2000;
+
+export function accountKey(userId: string): string {
+  return `account:${userId}`;
+}
+
+@Injectable()
+export class UsersService {
+  private readonly authStates = new TtlCache<string, AuthState | null>(AUTH_STATE_TTL_MS, 50_000);
+  private readonly historySize: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicyService,
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+    private readonly outbox: MailOutbox,
+    private readonly limiter: AttemptLimiter,
+    private readonly clock: Clock,
+    config: ConfigService<Settings, true>,
+  ) {
+    this.historySize = config.get('password', { infer: true }).history;
+  }
+
+  async create(input: NewUser, actor: Actor): Promise<UserEntity> {
+    await this.policy.assertAcceptable(
+      input.password,
+      { username: input.username, email: input.email },
+      'password',
+    );
+    const passwordHash = await this.hasher.hash(input.password);
+    const now = this.clock.now();
+    return this.dataSource.transaction(async (m) => {
+      const user = await this.users.insert(
+        {
+          username: input.username,
+          email: input.email ?? null,
+          passwordHash,
+          mustChangePassword: input.temporaryPassword ?? true,
+          roles: input.roles ?? [],
+          disabled: false,
+          passwordChangedAt: now,
+          createdAt: now,
+          updatedAt: now,
+        },
+        m,
+      );
+      await this.users.addPasswordHistory(user.id, passwordHash, now, this.historySize, m);
+      await this.audit.record(
+        {
+          type: 'user.created',
+          actorId: actor.id,
+          subjectId: user.id,
+          clientIp: actor.ip,
+          details: { username: user.username, roles: user.roles },
+        },
+        m,
+      );
+      return user;
+    });
+  }
+
+  list(query: UserSearch): Promise<{ items: UserEntity[]; total: number }> {
+    return this.users.search(query);
+  }
+
+  async get(id: string): Promise<UserEntity> {
+    const user = await this.users.findById(id);
+    if (!user) {
+      throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
+    }
+    return user;
+  }
+
+  findByLogin(identifier: string): Promise<UserEntity | null> {
+    return this.users.findByLogin(identifier);
+  }
+
+  async update(id: string, changes: UserChanges, actor: Actor): Promise<UserEntity> {
+    if (
+      actor.id === id &&
+      (changes.disabled === true || (changes.roles && !changes.roles.includes('admin')))
+    ) {
+      throw new AppError(
+        'SELF_LOCKOUT',
+        'You cannot disable your own account or remove your own admin role.',
+      );
+    }
+    const updated = await this.dataSource.transaction(async (m) => {
+      const user = await this.lockOrThrow(id, m);
+      const patch: Partial<UserEntity> = { updatedAt: this.clock.now() };
+      if (changes.email !== undefined) {
+        patch.email = changes.email;
+      }
+      if (changes.roles !== undefined) {
+        patch.roles = changes.roles;
+      }
+      if (changes.disabled !== undefined) {
+        patch.disabled = changes.disabled;
+      }
+      await this.users.update(id, patch, m);
+      if (changes.disabled === true && !user.disabled) {
+        await this.sessions.revokeAllForUser(id, 'user_disabled', m);
+      }
+      const type =
+        changes.disabled === true && !user.disabled
+          ? 'user.disabled'
+          : changes.disabled === false && user.disabled
+            ? 'user.enabled'
+            : 'user.updated';
+      await this.audit.record(
+        {
+          type,
+          actorId: actor.id,
+          subjectId: id,
+          clientIp: actor.ip,
+          details: { fields: Object.keys(changes) },
+        },
+        m,
+      );
+      return { ...user, ...patch };
+    });
+    this.authStates.delete(id);
+    return updated;
+  }
+
+  async delete(id: string, actor: Actor): Promise<void> {
+    if (actor.id === id) {
+      throw new AppError('SELF_LOCKOUT', 'You cannot delete your own account.');
+    }
+    await this.dataSource.transaction(async (m) => {
+      const user = await this.lockOrThrow(id, m);
+      // Sessions go with the user (ON DELETE CASCADE); revoking first also clears the caches.
+      await this.sessions.revokeAllForUser(id, 'user_disabled', m);
+      await this.users.delete(id, m);
+      await this.audit.record(
+        {
+          type: 'user.deleted',
+          actorId: actor.id,
+          subjectId: id,
+          clientIp: actor.ip,
+          details: { username: user.username },
+        },
+        m,
+      );
+    });
+    this.authStates.delete(id);
+  }
+
+  /** An admin sets a user's password: every session of the user ends. */
+  async setPasswordByAdmin(
+    id: string,
+    password: string,
+    temporary: boolean,
+    actor: Actor,
+  ): Promise<void> {
+    const user = await this.get(id);
+    await this.setPassword(user, password, 'password', {
+      temporary,
+      revokeReason: 'admin_password_reset',
+      audit: {
+        type: 'user.password_reset_by_admin',
+        actorId: actor.id,
+        clientIp: actor.ip,
+        details: { temporary },
+      },
+    });
+  }
+
+  /** The user changes their own password: every other session ends, this one stays. */
+  async changeOwnPassword(
+    userId: string,
+    sessionId: string,
+    currentPassword: string,
+    newPassword: string,
+    ip: string | null,
+  ): Promise<void> {
+    const user = await this.verifyOwnPassword(userId, currentPassword, ip);
+    await this.setPassword(user, newPassword, 'newPassword', {
+      temporary: false,
+      revokeReason: 'password_changed',
+      keepSessionId: sessionId,
+      audit: { type: 'password.changed', actorId: userId, clientIp: ip, details: {} },
+    });
+  }
+
+  /** Binds a new email; the previous address, if any, is told in a mail queued with the change. */
+  async changeOwnEmail(
+    userId: string,
+    email: string,
+    currentPassword: string,
+    ip: string | null,
+  ): Promise<UserEntity> {
+    const user = await this.verifyOwnPassword(userId, currentPassword, ip);
+    if (user.email === email) {
+      return user;
+    }
+    const updated = await this.dataSource.transaction(async (m) => {
+      const current = await this.lockOrThrow(userId, m);
+      const now = this.clock.now();
+      await this.users.update(userId, { email, updatedAt: now }, m);
+      if (current.email && current.email.toLowerCase() !== email.toLowerCase()) {
+        await this.outbox.enqueue(m, 'email-changed', current.email, {
+          username: current.username,
+          newEmail: email,
+        });
+      }
+      await this.audit.record(
+        { type: 'email.changed', actorId: userId, subjectId: userId, clientIp: ip },
+        m,
+      );
+      return { ...current, email, updatedAt: now };
+    });
+    this.authStates.delete(userId);
+    return updated;
+  }
+
+  /** Checks a password; for no user it spends a real verify's time and answers false. */
+  async passwordMatches(user: UserEntity | null, password: string): Promise<boolean> {
+    if (!user) {
+      await this.hasher.verifyDummy(password);
+      return false;
+    }
+    return this.hasher.verify(user.passwordHash, password);
+  }
+
+  /** For the access-token guard: the user's live state, from a short cache. */
+  async authState(userId: string): Promise<AuthState | null> {
+    const nowMs = this.clock.now().getTime();
+    const cached = this.authStates.get(userId, nowMs);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const user = await this.users.findById(userId);
+    const state = user
+      ? {
+          username: user.username,
+          roles: user.roles,
+          disabled: user.disabled,
+          mustChangePassword: user.mustChangePassword,
+        }
+      : null;
+    this.authStates.set(userId, state, nowMs);
+    return state;
+  }
+
+  /** Replaces a stored hash made with older argon2 parameters (called after a good sign-in). */
+  async upgradeHashIfNeeded(user: UserEntity, password: string): Promise<void> {
+    if (!this.hasher.needsRehash(user.passwordHash)) {
+      return;
+    }
+    const passwordHash = await this.hasher.hash(password);
+    await this.dataSource.transaction(async (m) => {
+      await this.users.update(user.id, { passwordHash }, m);
+      await m.query(
+        `UPDATE password_history SET password_hash = $3 WHERE user_id = $1 AND password_hash = $2`,
+        [user.id, user.passwordHash, passwordHash],
+      );
+    });
+  }
+
+  /** Creates the first admin when no admin exists yet. Returns what was created, if anything. */
+  async ensureBootstrapAdmin(username: string, password: string): Promise<UserEntity | null> {
+    if ((await this.users.countAdmins()) > 0) {
+      return null;
+    }
+    try {
+      return await this.create(
+        { username, password, roles: ['admin'], temporaryPassword: false },
+        { id: null, ip: null },
+      );
+    } catch (error) {
+      // Another replica created it first.
+      if (error instanceof AppError && error.code === 'USERNAME_TAKEN') {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private async verifyOwnPassword(
+    userId: string,
+    password: string,
+    ip: string | null,
+  ): Promise<UserEntity> {
+    const key = { key: accountKey(userId), policy: ACCOUNT_POLICY };
+    await this.limiter.assertAllowed([key]);
+    const user = await this.get(userId);
+    if (!(await this.hasher.verify(user.passwordHash, password))) {
+      await this.limiter.recordFailure([key]);
+      await this.audit.record({
+        type: 'login.failed',
+        actorId: userId,
+        subjectId: userId,
+        clientIp: ip,
+        details: { reason: 'wrong_current_password' },
+      });
+      throw new AppError('INVALID_CREDENTIALS', 'The current password is not correct.');
+    }
+    return user;
+  }
+
+  private async setPassword(
+    user: UserEntity,
+    password: string,
+    field: string,
+    options: {
+      temporary: boolean;
+      revokeReason: 'password_changed' | 'admin_password_reset' | 'password_reset';
+      keepSessionId?: string;
+      audit: {
+        type: 'password.changed' | 'user.password_reset_by_admin';
+        actorId: string | null;
+        clientIp: string | null;
+        details: AuditDetails;
+      };
+    },
+  ): Promise<void> {
+    const recent = await this.users.recentPasswordHashes(user.id, this.historySize);
+    await this.policy.assertAcceptable(
+      password,
+      { username: user.username, email: user.email },
+      field,
+      recent,
+    );
+    const passwordHash = await this.hasher.hash(password);
+    await this.dataSource.transaction(async (m: EntityManager) => {
+      await this.lockOrThrow(user.id, m);
+      const now = this.clock.now();
+      await this.users.update(
+        user.id,
+        {
+          passwordHash,
+          passwordChangedAt: now,
+          mustChangePassword: options.temporary,
+          updatedAt: now,
+        },
+        m,
+      );
+      await this.users.addPasswordHistory(user.id, passwordHash, now, this.historySize, m);
+      await this.sessions.revokeAllForUser(user.id, options.revokeReason, m, options.keepSessionId);
+      await this.audit.record({ ...options.audit, subjectId: user.id }, m);
+    });
+    this.authStates.delete(user.id);
+  }
+
+  private async lockOrThrow(id: string, m: EntityManager): Promise<UserEntity> {
+    const user = await this.users.findByIdForUpdate(id, m);
+    if (!user) {
+      throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
+    }
+    return user;
+  }
+}
