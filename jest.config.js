@@ -12,14 +12,26 @@ const swc = [
     sourceMaps: 'inline',
   },
 ];
+// A few ESM-only packages are require()d by CommonJS ones (@fastify/static, light-my-request).
+// Node 20 allows that; Jest's module loader does not before Node 24.9, so Jest compiles them to CJS.
+const ESM_ONLY_REQUIRED_FROM_CJS = ['content-disposition', 'cookie'];
+const toCommonJs = ['@swc/jest', { module: { type: 'commonjs' }, jsc: { target: 'es2022' } }];
+
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': swc },
+  transform: {
+    '^.+\\.ts$': swc,
+    [`node_modules/(${ESM_ONLY_REQUIRED_FROM_CJS.join('|')})/.+\\.js$`]: toCommonJs,
+  },
+  transformIgnorePatterns: [`node_modules/(?!(${ESM_ONLY_REQUIRED_FROM_CJS.join('|')})/)`],
   testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
 };
 
 export default {
+  // Booting the app on embedded PGlite takes a few seconds; no test waits on time otherwise.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testMatch: ['**/*.spec.ts'] },
     {
@@ -29,7 +41,6 @@ export default {
       testMatch: ['**/*.e2e-spec.ts'],
       globalSetup: './global-setup.ts',
       globalTeardown: './global-teardown.ts',
-      testTimeout: 60000,
     },
   ],
 };

@@ -7,6 +7,6 @@ let cached: ReadonlySet<string> | undefined;
  * case-insensitively. Loaded once, on first use.
  */
 export function commonPasswords(): ReadonlySet<string> {
-  cached ??= new Set((dictionary['passwords-common']).map((p) => p.toLowerCase()));
+  cached ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
   return cached;
 }

@@ -1,0 +1,37 @@
+import pg from 'pg';
+
+/**
+ * With TEST_DATABASE_URL, the suite creates its own database on that server, hands its URL to
+ * the test workers as PORTCULLIS_TEST_DB, and drops it afterwards (global-teardown.ts). Without
+ * it, every test app runs on embedded PGlite in a temporary directory.
+ *
+ * Jest loads this file outside the ESM test environment, so it imports nothing relative.
+ */
+export default async function globalSetup(): Promise<void> {
+  const raw = process.env.TEST_DATABASE_URL;
+  if (!raw) {
+    delete process.env.PORTCULLIS_TEST_DB;
+    return;
+  }
+  const url = new URL(raw);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'portcullis_test';
+  if (!/^[A-Za-z0-9_]+$/.test(name) || ['postgres', 'template0', 'template1'].includes(name)) {
+    throw new Error(
+      `TEST_DATABASE_URL must name a scratch database the suite may drop, not "${name}"`,
+    );
+  }
+  const adminUrl = new URL(url);
+  adminUrl.pathname = '/postgres';
+  url.pathname = `/${name}`;
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  process.env.PORTCULLIS_TEST_DB = url.toString();
+  process.env.PORTCULLIS_TEST_DB_ADMIN = adminUrl.toString();
+  process.env.PORTCULLIS_TEST_DB_NAME = name;
+}

@@ -1,0 +1,17 @@
+import pg from 'pg';
+
+/** Drops the database global-setup.ts created, if any. */
+export default async function globalTeardown(): Promise<void> {
+  const adminUrl = process.env.PORTCULLIS_TEST_DB_ADMIN;
+  const name = process.env.PORTCULLIS_TEST_DB_NAME;
+  if (!adminUrl || !name) {
+    return;
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
