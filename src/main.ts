@@ -5,11 +5,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { configureApp, createAdapter, createLogger } from './app.setup.js';
 import { InvalidSettingsError } from './config/env.validation.js';
-import { loadSettings, type Settings } from './config/settings.js';
+import { type Settings, settingsFromEnvironment } from './config/settings.js';
 
 function settingsOrExit(): Settings {
   try {
-    return loadSettings(process.env);
+    return settingsFromEnvironment();
   } catch (error) {
     if (error instanceof InvalidSettingsError) {
       process.stderr.write(`Portcullis cannot start. ${error.message}\n`);

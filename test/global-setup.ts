@@ -1,9 +1,14 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
 /**
  * With TEST_DATABASE_URL, the suite creates its own database on that server, hands its URL to
  * the test workers as PORTCULLIS_TEST_DB, and drops it afterwards (global-teardown.ts). Without
- * it, every test app runs on embedded PGlite in a temporary directory.
+ * it, every test app runs on embedded PGlite in a temporary directory, copied from a template
+ * initialised here once (initdb costs ~6 s; opening a copy ~0.3 s).
  *
  * Jest loads this file outside the ESM test environment, so it imports nothing relative.
  */
@@ -11,6 +16,11 @@ export default async function globalSetup(): Promise<void> {
   const raw = process.env.TEST_DATABASE_URL;
   if (!raw) {
     delete process.env.PORTCULLIS_TEST_DB;
+    const template = join(mkdtempSync(join(tmpdir(), 'portcullis-pglite-template-')), 'pgdata');
+    mkdirSync(template);
+    const db = await PGlite.create({ dataDir: template });
+    await db.close();
+    process.env.PORTCULLIS_PGLITE_TEMPLATE = template;
     return;
   }
   const url = new URL(raw);

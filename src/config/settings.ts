@@ -100,3 +100,8 @@ export function loadSettings(raw: Record<string, string | undefined>): Settings 
     log: { level: (env.LOG_LEVEL ?? 'info') as LogLevel },
   };
 }
+
+/** The process's own environment: the only place (besides tests) settings come from. */
+export function settingsFromEnvironment(): Settings {
+  return loadSettings(process.env);
+}

@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { SessionEntity } from './session.entity.js';
 
 /** One refresh token of a session; only its SHA-256 is stored. Used once, then rotated. */
 @Entity('refresh_tokens')
@@ -18,4 +19,9 @@ export class RefreshTokenEntity {
 
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt!: Date | null;
+
+  /** Declares the foreign key (ON DELETE CASCADE) so the schema and the entities agree; never loaded. */
+  @ManyToOne(() => SessionEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'refresh_tokens_session_id_fkey' })
+  session?: SessionEntity;
 }

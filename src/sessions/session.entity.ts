@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from '../users/user.entity.js';
 
 /** A sign-in: one refresh-token family. Access tokens carry its id as `sid`. */
 @Entity('sessions')
@@ -27,4 +28,9 @@ export class SessionEntity {
 
   @Column({ name: 'revoke_reason', type: 'varchar', length: 32, nullable: true })
   revokeReason!: string | null;
+
+  /** Declares the foreign key (ON DELETE CASCADE) so the schema and the entities agree; never loaded. */
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'sessions_user_id_fkey' })
+  user?: UserEntity;
 }

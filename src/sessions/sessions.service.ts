@@ -83,7 +83,8 @@ export class SessionsService {
     const hash = sha256(refreshToken);
     const now = this.clock.now();
     const result = await this.dataSource.transaction(async (manager): Promise<RotationResult> => {
-      const claimed: { session_id: string }[] = await manager.query(
+      // TypeORM's postgres driver answers an UPDATE with [rows, rowCount], not with the rows.
+      const [claimed]: [{ session_id: string }[], number] = await manager.query(
         `UPDATE refresh_tokens SET used_at = $2
           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
           RETURNING session_id`,
@@ -129,7 +130,8 @@ export class SessionsService {
   async revokeByRefreshToken(
     refreshToken: string,
   ): Promise<{ sessionId: string; userId: string } | null> {
-    const rows: { session_id: string; user_id: string }[] = await this.dataSource.query(
+    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount], not with the rows.
+    const [rows]: [{ session_id: string; user_id: string }[], number] = await this.dataSource.query(
       `UPDATE sessions s SET revoked_at = $2, revoke_reason = 'logout'
          FROM refresh_tokens t
         WHERE t.token_hash = $1 AND t.session_id = s.id AND s.revoked_at IS NULL

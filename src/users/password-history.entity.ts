@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from './user.entity.js';
 
 /** Hashes of a user's recent passwords (the current one included), for PASSWORD_HISTORY. */
 @Entity('password_history')
@@ -15,4 +16,9 @@ export class PasswordHistoryEntity {
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /** Declares the foreign key (ON DELETE CASCADE) so the schema and the entities agree; never loaded. */
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'password_history_user_id_fkey' })
+  user?: UserEntity;
 }

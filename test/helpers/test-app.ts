@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -35,6 +35,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   // Set by global-setup.ts when the suite runs against PostgreSQL.
   const databaseUrl = process.env.PORTCULLIS_TEST_DB;
+  const template = process.env.PORTCULLIS_PGLITE_TEMPLATE;
+  if (!databaseUrl && template) {
+    cpSync(template, join(dataDir, 'pgdata'), { recursive: true });
+  }
   const settings = loadSettings({
     DATA_DIR: dataDir,
     ADMIN_USERNAME,
