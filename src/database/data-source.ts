@@ -6,7 +6,12 @@ import { RefreshTokenEntity } from '../sessions/refresh-token.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { PasswordHistoryEntity } from '../users/password-history.entity.js';
 import { UserEntity } from '../users/user.entity.js';
+import { ResetLinkEntity } from '../password-reset/reset-link.entity.js';
+import { ResetSessionEntity } from '../password-reset/reset-session.entity.js';
+import { RecoveryCodeEntity } from '../two-factor/recovery-code.entity.js';
+import { TwoFactorCredentialEntity } from '../two-factor/two-factor-credential.entity.js';
 import { InitialSchema1764190000000 } from './migrations/1764190000000-initial-schema.js';
+import { TwoFactorAndReset1764200000000 } from './migrations/1764200000000-two-factor-and-reset.js';
 
 export const ENTITIES = [
   UserEntity,
@@ -16,10 +21,14 @@ export const ENTITIES = [
   SigningKeyEntity,
   AuditEventEntity,
   MailOutboxEntity,
+  TwoFactorCredentialEntity,
+  RecoveryCodeEntity,
+  ResetLinkEntity,
+  ResetSessionEntity,
 ];
 
 /** Every migration, in order. New ones are appended here. */
-export const MIGRATIONS = [InitialSchema1764190000000];
+export const MIGRATIONS = [InitialSchema1764190000000, TwoFactorAndReset1764200000000];
 
 /** Connections the app's pool may open; the embedded server accepts this many and a few more. */
 export const POOL_SIZE = 10;

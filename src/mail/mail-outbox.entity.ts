@@ -2,7 +2,10 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type OutboxStatus = 'pending' | 'sent' | 'dead';
 
-/** A mail to send, written in the same transaction as the state it announces. */
+/**
+ * A mail to send, written in the same transaction as the state it announces. Its context is
+ * encrypted (a reset mail holds a live link) and erased once the mail is sent.
+ */
 @Entity('mail_outbox')
 @Index('mail_outbox_due_idx', { synchronize: false })
 export class MailOutboxEntity {
@@ -15,8 +18,8 @@ export class MailOutboxEntity {
   @Column({ type: 'varchar', length: 254 })
   recipient!: string;
 
-  @Column({ type: 'jsonb' })
-  context!: Record<string, unknown>;
+  @Column({ name: 'context_sealed', type: 'text', nullable: true })
+  contextSealed!: string | null;
 
   @Column({ type: 'varchar', length: 16, default: 'pending' })
   status!: OutboxStatus;

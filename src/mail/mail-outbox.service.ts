@@ -1,16 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { SecretBox } from '../common/crypto/secret-box.js';
 import { MailOutboxEntity } from './mail-outbox.entity.js';
 import type { MailTemplateName, MailTemplates } from './mail-templates.js';
+
+export function outboxContextLabel(id: string): string {
+  return `mail-outbox:${id}`;
+}
 
 /**
  * Queues mails in the durable outbox. Always called with the manager of the transaction that
  * changes the state the mail announces, so the mail exists if and only if the change does.
+ * The request path never waits for SMTP: the worker sends.
  */
 @Injectable()
 export class MailOutbox {
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly box: SecretBox,
+  ) {}
 
   async enqueue<T extends MailTemplateName>(
     manager: EntityManager,
@@ -18,11 +28,13 @@ export class MailOutbox {
     recipient: string,
     context: MailTemplates[T],
   ): Promise<void> {
+    const id = randomUUID();
     const now = this.clock.now();
     await manager.getRepository(MailOutboxEntity).insert({
+      id,
       template,
       recipient,
-      context: { ...context },
+      contextSealed: this.box.seal(JSON.stringify(context), outboxContextLabel(id)),
       status: 'pending',
       attempts: 0,
       nextAttemptAt: now,

@@ -1,9 +1,27 @@
 /**
- * Every mail Portcullis sends, with the context its template needs. The templates themselves
- * (HTML and text) live in templates/mail/ and are compiled once at start.
+ * Every mail Portcullis sends, with the context its template needs. The templates (an HTML and
+ * a text part each) live in templates/mail/<name>.{html,text}.hbs and are compiled once at start.
+ * No context ever holds a password; only the reset mail holds a secret (its link), and the
+ * outbox keeps contexts encrypted.
  */
 export interface MailTemplates {
   'email-changed': { username: string; newEmail: string };
+  'password-reset': { username: string; link: string; validFor: string };
+  'password-changed': { username: string; how: string };
+  'two-factor-enabled': { username: string };
+  'two-factor-disabled': { username: string; how: string };
+  'recovery-code-used': { username: string; how: string; remaining: number };
 }
 
 export type MailTemplateName = keyof MailTemplates;
+
+export const MAIL_SUBJECTS: Record<MailTemplateName, string> = {
+  'email-changed': 'Your email address was changed',
+  'password-reset': 'Reset your password',
+  'password-changed': 'Your password was changed',
+  'two-factor-enabled': 'Two-factor authentication is on',
+  'two-factor-disabled': 'Two-factor authentication was turned off',
+  'recovery-code-used': 'A recovery code was used',
+};
+
+export const MAIL_TEMPLATE_NAMES = Object.keys(MAIL_SUBJECTS) as MailTemplateName[];

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { AppError } from '../common/errors/app-error.js';
 import type { Settings } from '../config/settings.js';
 import { UsersService } from './users.service.js';
 
@@ -17,7 +18,14 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { username, password } = this.config.get('admin', { infer: true });
     const chosen = password ?? randomBytes(18).toString('base64url');
-    const created = await this.users.ensureBootstrapAdmin(username, chosen);
+    const created = await this.users
+      .ensureBootstrapAdmin(username, chosen)
+      .catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'PASSWORD_POLICY_VIOLATION') {
+          throw new Error(`ADMIN_PASSWORD does not meet the password policy: ${error.detail}`);
+        }
+        throw error;
+      });
     if (!created) {
       return;
     }

@@ -57,6 +57,9 @@ export class UsersRepository {
 
   /** A user by username or email, case-insensitively. Usernames cannot contain '@'. */
   findByLogin(identifier: string): Promise<UserEntity | null> {
+    if (identifier.includes('\u0000')) {
+      return Promise.resolve(null); // PostgreSQL text cannot hold U+0000: nobody has it.
+    }
     const column = identifier.includes('@') ? 'email' : 'username';
     return this.users()
       .createQueryBuilder('u')
@@ -65,6 +68,9 @@ export class UsersRepository {
   }
 
   async search(query: UserSearch): Promise<{ items: UserEntity[]; total: number }> {
+    if (query.search?.includes('\u0000')) {
+      return { items: [], total: 0 }; // no stored text can contain U+0000 (PostgreSQL refuses it)
+    }
     const qb = this.users().createQueryBuilder('u');
     if (query.search) {
       const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -1,0 +1,50 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { MailerService } from '@nestjs-modules/mailer';
+import type { Settings } from '../config/settings.js';
+import type { RenderedMail } from './mail-renderer.js';
+
+/**
+ * Hands a rendered mail to SMTP (SMTP_URL), or, with no SMTP_URL, writes it as an .eml file
+ * under $DATA_DIR/mail so a newcomer can read it without a mail server.
+ */
+@Injectable()
+export class MailTransport {
+  private readonly logger = new Logger('Mail');
+  private readonly fileDir: string | undefined;
+
+  constructor(
+    private readonly mailer: MailerService,
+    config: ConfigService<Settings, true>,
+  ) {
+    const smtpUrl = config.get('mail', { infer: true }).smtpUrl;
+    this.fileDir = smtpUrl
+      ? undefined
+      : join(config.get('database', { infer: true }).dataDir, 'mail');
+  }
+
+  get writesFiles(): boolean {
+    return this.fileDir !== undefined;
+  }
+
+  /** Sends; returns the .eml path in file mode. Throws when the server refuses or is down. */
+  async send(id: string, to: string, mail: RenderedMail): Promise<string | undefined> {
+    const info = (await this.mailer.sendMail({
+      to,
+      subject: mail.subject,
+      html: mail.html,
+      text: mail.text,
+      headers: { 'X-Portcullis-Mail-Id': id },
+    })) as { message?: Buffer };
+    if (!this.fileDir) {
+      return undefined;
+    }
+    mkdirSync(this.fileDir, { recursive: true, mode: 0o700 });
+    const file = join(this.fileDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
+    writeFileSync(file, info.message ?? Buffer.alloc(0), { mode: 0o600 });
+    this.logger.log(`no SMTP_URL: wrote the mail to ${file}`);
+    return file;
+  }
+}
