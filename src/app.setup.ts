@@ -27,6 +27,8 @@ export function createAdapter(settings: Settings): FastifyAdapter {
 export function configureApp(app: NestFastifyApplication, settings: Settings): void {
   app.useGlobalPipes(createValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();
+  // The API speaks JSON only; any other body answers 415 UNSUPPORTED_MEDIA_TYPE.
+  fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

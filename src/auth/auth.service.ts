@@ -145,7 +145,9 @@ export class AuthService {
     if (!state || state.disabled) {
       return { active: false };
     }
-    const { iss, sub, sid, exp, iat, jti, username, roles, amr } = claims;
+    const { iss, sub, sid, exp, iat, jti, amr } = claims;
+    // Username and roles as they are now, as Portcullis's own endpoints see them.
+    const { username, roles } = state;
     return {
       active: true,
       token_type: 'Bearer',

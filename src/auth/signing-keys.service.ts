@@ -133,7 +133,15 @@ export class SigningKeys implements OnModuleInit {
   }
 
   private open(row: SigningKeyEntity): LoadedKey {
-    const pem = this.box.open(row.privateKeyEncrypted, `signing-key:${row.kid}`);
+    let pem: Buffer;
+    try {
+      pem = this.box.open(row.privateKeyEncrypted, `signing-key:${row.kid}`);
+    } catch {
+      throw new Error(
+        'ENCRYPTION_KEY does not decrypt the signing key stored in the database: ' +
+          'it is not the key this database was set up with',
+      );
+    }
     return fromPrivateKey(createPrivateKey(pem));
   }
 }

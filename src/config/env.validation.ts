@@ -97,7 +97,9 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
     Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
   );
   const env = plainToInstance(EnvironmentVariables, present, { enableImplicitConversion: false });
-  const problems = flatten(validateSync(env, { whitelist: true, forbidUnknownValues: false }));
+  const problems = flatten(
+    validateSync(env, { whitelist: true, forbidUnknownValues: false, stopAtFirstError: true }),
+  );
   const min = env.PASSWORD_MIN_LENGTH ?? 8;
   const max = env.PASSWORD_MAX_LENGTH ?? 128;
   if (min > max) {

@@ -46,7 +46,8 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     migrationsRun: false,
     poolSize: POOL_SIZE,
     extra: { connectionTimeoutMillis: 10_000, application_name: 'portcullis' },
-    logging: ['error'],
+    // Never let TypeORM log failed queries: their parameters hold password hashes.
+    logging: false,
   };
 }
 

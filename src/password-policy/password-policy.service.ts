@@ -63,7 +63,9 @@ export class PasswordPolicyService {
     return new AppError(
       'PASSWORD_POLICY_VIOLATION',
       `The password ${violations.map((v) => v.message).join('; ')}.`,
-      violations.map((v) => ({ field, rule: v.rule, message: `${field} ${v.message}` })),
+      {
+        errors: violations.map((v) => ({ field, rule: v.rule, message: `${field} ${v.message}` })),
+      },
     );
   }
 }

@@ -37,8 +37,7 @@ export class AttemptLimiter implements OnApplicationShutdown {
       throw new AppError(
         'TOO_MANY_ATTEMPTS',
         `Too many failed attempts. Try again in ${seconds} seconds.`,
-        undefined,
-        { 'Retry-After': String(seconds) },
+        { headers: { 'Retry-After': String(seconds) } },
       );
     }
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { Strategy } from 'passport-http-bearer';
+import { BearerHeaderStrategy } from './bearer-header.strategy.js';
 import type { Principal } from '../../common/decorators/current-user.decorator.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { UsersService } from '../../users/users.service.js';
@@ -11,7 +11,7 @@ import { TokenService } from '../token.service.js';
  * and the user enabled, so logout, password changes and disabling take effect at once.
  */
 @Injectable()
-export class AccessTokenStrategy extends PassportStrategy(Strategy, 'access-token') {
+export class AccessTokenStrategy extends PassportStrategy(BearerHeaderStrategy, 'access-token') {
   constructor(
     private readonly tokens: TokenService,
     private readonly sessions: SessionsService,

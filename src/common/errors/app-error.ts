@@ -48,6 +48,38 @@ export const ErrorCode = {
   EMAIL_TAKEN: { status: HttpStatus.CONFLICT, title: 'The email address is taken' },
   USER_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'No such user' },
   SELF_LOCKOUT: { status: HttpStatus.CONFLICT, title: 'An admin cannot lock themselves out' },
+  CHALLENGE_INVALID: {
+    status: HttpStatus.UNAUTHORIZED,
+    title: 'The sign-in challenge is not valid',
+  },
+  INVALID_TOTP_CODE: { status: HttpStatus.BAD_REQUEST, title: 'The code is not valid' },
+  TWO_FACTOR_ALREADY_CONFIGURED: {
+    status: HttpStatus.CONFLICT,
+    title: 'Two-factor authentication is already configured',
+  },
+  TWO_FACTOR_SETUP_REQUIRED: {
+    status: HttpStatus.CONFLICT,
+    title: 'Start the authenticator setup first',
+  },
+  TWO_FACTOR_NOT_ENABLED: {
+    status: HttpStatus.CONFLICT,
+    title: 'Two-factor authentication is not enabled',
+  },
+  TWO_FACTOR_REQUIRED: {
+    status: HttpStatus.FORBIDDEN,
+    title: 'Confirm with your authenticator first',
+  },
+  NO_EMAIL_BOUND: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    title: 'No email is bound to this account',
+  },
+  RESET_LINK_INVALID: { status: HttpStatus.BAD_REQUEST, title: 'The reset link is not valid' },
+  RESET_LINK_EXPIRED: { status: HttpStatus.GONE, title: 'The reset link has expired' },
+  RESET_LINK_USED: { status: HttpStatus.GONE, title: 'The reset link was already used' },
+  RESET_SESSION_INVALID: {
+    status: HttpStatus.UNAUTHORIZED,
+    title: 'The password reset session is not valid',
+  },
   SERVICE_UNAVAILABLE: {
     status: HttpStatus.SERVICE_UNAVAILABLE,
     title: 'The service is not ready',
@@ -57,21 +89,32 @@ export const ErrorCode = {
 
 export type ErrorCodeName = keyof typeof ErrorCode;
 
+export interface AppErrorOptions {
+  errors?: FieldProblem[];
+  headers?: Record<string, string>;
+  /** Where the contract gives one code two statuses (INVALID_TOTP_CODE is 401 at sign-in). */
+  status?: number;
+}
+
 /** A domain error: services throw it; the global filter renders it as problem+json. */
 export class AppError extends Error {
   readonly status: number;
   readonly title: string;
 
+  readonly errors?: FieldProblem[];
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers?: Record<string, string>;
+
   constructor(
     readonly code: ErrorCodeName,
     readonly detail?: string,
-    readonly errors?: FieldProblem[],
-    /** Extra response headers, e.g. Retry-After. */
-    readonly headers?: Record<string, string>,
+    options: AppErrorOptions = {},
   ) {
     super(detail ?? ErrorCode[code].title);
     this.name = 'AppError';
-    this.status = ErrorCode[code].status;
+    this.status = options.status ?? ErrorCode[code].status;
     this.title = ErrorCode[code].title;
+    this.errors = options.errors;
+    this.headers = options.headers;
   }
 }

@@ -82,7 +82,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   toProblem(exception: unknown, request: FastifyRequest): ProblemDocument {
     if (exception instanceof AppError) {
-      return this.document(exception.code, exception.detail, exception.errors);
+      return {
+        ...this.document(exception.code, exception.detail, exception.errors),
+        status: exception.status,
+      };
     }
     const status =
       exception instanceof HttpException

@@ -19,9 +19,11 @@ export function createValidationPipe(): ValidationPipe {
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    stopAtFirstError: false,
+    stopAtFirstError: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) =>
-      new AppError('VALIDATION_FAILED', 'Some fields are not valid; see errors.', collect(errors)),
+      new AppError('VALIDATION_FAILED', 'Some fields are not valid; see errors.', {
+        errors: collect(errors),
+      }),
   });
 }
