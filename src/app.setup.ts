@@ -13,6 +13,14 @@ export function createLogger(level: LogLevel): ConsoleLogger {
   return new ConsoleLogger({ json: true, logLevels: LEVELS.slice(0, index + 1) });
 }
 
+/**
+ * Options for NestFactory.create: JSON logs, and body parsing left to configureApp (Nest's own
+ * parsers would also accept form bodies and refuse an empty JSON body).
+ */
+export function appOptions(settings: Settings): { logger: ConsoleLogger; bodyParser: false } {
+  return { logger: createLogger(settings.log.level), bodyParser: false };
+}
+
 export function createAdapter(settings: Settings): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: settings.http.bodyLimitBytes,
@@ -27,8 +35,18 @@ export function createAdapter(settings: Settings): FastifyAdapter {
 export function configureApp(app: NestFastifyApplication, settings: Settings): void {
   app.useGlobalPipes(createValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();
-  // The API speaks JSON only; any other body answers 415 UNSUPPORTED_MEDIA_TYPE.
+  // The API speaks JSON only; any other body answers 415 UNSUPPORTED_MEDIA_TYPE. An empty JSON
+  // body counts as no body, so `POST …/setup` with a JSON content type and nothing else works.
   fastify.removeContentTypeParser('text/plain');
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    void parseJson(request, body as string, done);
+  });
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

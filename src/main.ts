@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { configureApp, createAdapter, createLogger } from './app.setup.js';
+import { appOptions, configureApp, createAdapter } from './app.setup.js';
 import { InvalidSettingsError } from './config/env.validation.js';
 import { type Settings, settingsFromEnvironment } from './config/settings.js';
 
@@ -24,9 +24,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(settings),
     createAdapter(settings),
-    {
-      logger: createLogger(settings.log.level),
-    },
+    appOptions(settings),
   );
   configureApp(app, settings);
   await app.listen(settings.http.port, settings.http.host);

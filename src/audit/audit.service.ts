@@ -17,7 +17,19 @@ export type AuditEventType =
   | 'user.disabled'
   | 'user.enabled'
   | 'user.deleted'
-  | 'user.password_reset_by_admin';
+  | 'user.password_reset_by_admin'
+  | 'login.two_factor_required'
+  | 'two_factor.enabled'
+  | 'two_factor.disabled'
+  | 'two_factor.reset_by_admin'
+  | 'two_factor.code_failed'
+  | 'two_factor.recovery_code_used'
+  | 'password_reset.requested'
+  | 'password_reset.link_opened'
+  | 'password_reset.two_factor_verified'
+  | 'password_reset.two_factor_enrolled'
+  | 'password_reset.session_killed'
+  | 'password_reset.completed';
 
 export interface AuditRecord {
   type: AuditEventType;

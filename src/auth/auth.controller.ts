@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
@@ -8,24 +15,56 @@ import {
   IntrospectDto,
   IntrospectionDto,
   LoginDto,
+  LoginTwoFactorDto,
   RefreshTokenDto,
   TokenPairDto,
+  TwoFactorChallengeDto,
 } from './dto/auth.dto.js';
 import { SigningKeys, type PublicJwk } from './signing-keys.service.js';
 
 @ApiTags('auth')
 @Public()
+@ApiExtraModels(TokenPairDto, TwoFactorChallengeDto)
 @Controller('api/v1/auth')
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with username (or email) and password' })
-  @ApiOkResponse({ type: TokenPairDto })
+  @ApiOperation({
+    summary: 'Sign in with username (or email) and password; with 2FA on, a challenge for the code',
+  })
+  @ApiOkResponse({
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(TokenPairDto) },
+        { $ref: getSchemaPath(TwoFactorChallengeDto) },
+      ],
+    },
+  })
   @ApiProblems('VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'TOO_MANY_ATTEMPTS')
-  login(@Body() dto: LoginDto, @ClientIp() ip: string): Promise<TokenPairDto> {
+  login(
+    @Body() dto: LoginDto,
+    @ClientIp() ip: string,
+  ): Promise<TokenPairDto | TwoFactorChallengeDto> {
     return this.auth.login(dto.username, dto.password, ip);
+  }
+
+  @Post('login/two-factor')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Second sign-in step: the challenge plus an authenticator or recovery code',
+  })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    ['INVALID_TOTP_CODE', 401],
+    'CHALLENGE_INVALID',
+    'ACCOUNT_DISABLED',
+    'TOO_MANY_ATTEMPTS',
+  )
+  loginTwoFactor(@Body() dto: LoginTwoFactorDto, @ClientIp() ip: string): Promise<TokenPairDto> {
+    return this.auth.loginTwoFactor(dto.challengeToken, dto.code, ip);
   }
 
   @Post('refresh')

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { TwoFactorModule } from '../two-factor/two-factor.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController, JwksController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
@@ -12,7 +13,14 @@ import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  imports: [PassportModule, UsersModule, SessionsModule, SigningKeysModule, JwtWithSigningKeys],
+  imports: [
+    PassportModule,
+    UsersModule,
+    SessionsModule,
+    TwoFactorModule,
+    SigningKeysModule,
+    JwtWithSigningKeys,
+  ],
   providers: [
     AuthService,
     TokenService,

@@ -6,12 +6,20 @@ import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.s
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { accountKey, UsersService } from '../users/users.service.js';
-import { type AccessClaims, TokenService } from './token.service.js';
+import { TwoFactorService } from '../two-factor/two-factor.service.js';
+import { type AccessClaims, CHALLENGE_TTL_SECONDS, TokenService } from './token.service.js';
 
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
   tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+/** The password was right; the authenticator code comes next (POST /auth/login/two-factor). */
+export interface TwoFactorChallenge {
+  twoFactorRequired: true;
+  challengeToken: string;
   expiresIn: number;
 }
 
@@ -34,13 +42,18 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly limiter: AttemptLimiter,
     private readonly audit: AuditService,
+    private readonly twoFactor: TwoFactorService,
   ) {}
 
   /**
    * Password sign-in. Failures are throttled per account (wherever they come from) and per
    * client address. An unknown user costs the same hashing time as a wrong password.
    */
-  async login(identifier: string, password: string, ip: string): Promise<TokenPair> {
+  async login(
+    identifier: string,
+    password: string,
+    ip: string,
+  ): Promise<TokenPair | TwoFactorChallenge> {
     await this.throttled([clientKey(ip)], null, ip);
     const user = await this.users.findByLogin(identifier);
     const account: LimitedKey = {
@@ -73,6 +86,18 @@ export class AuthService {
     }
     await this.limiter.clear(account.key);
     await this.users.upgradeHashIfNeeded(user, password);
+    if (await this.twoFactor.isEnabled(user.id)) {
+      await this.audit.record({
+        type: 'login.two_factor_required',
+        subjectId: user.id,
+        clientIp: ip,
+      });
+      return {
+        twoFactorRequired: true,
+        challengeToken: this.tokens.signChallenge(user.id, user.passwordChangedAt),
+        expiresIn: CHALLENGE_TTL_SECONDS,
+      };
+    }
     const pair = await this.startSession(user, ['pwd'], ip);
     await this.audit.record({
       type: 'login.succeeded',
@@ -80,6 +105,40 @@ export class AuthService {
       subjectId: user.id,
       clientIp: ip,
       details: { amr: ['pwd'] },
+    });
+    return pair;
+  }
+
+  /**
+   * The second sign-in step: a challenge from a correct password plus an authenticator code (or
+   * a recovery code). Wrong codes count against the user across every flow.
+   */
+  async loginTwoFactor(challengeToken: string, code: string, ip: string): Promise<TokenPair> {
+    const challenge = this.tokens.verifyChallenge(challengeToken);
+    const user = challenge ? await this.users.findById(challenge.userId) : null;
+    if (!challenge || !user || user.passwordChangedAt.getTime() !== challenge.passwordChangedAt) {
+      throw new AppError(
+        'CHALLENGE_INVALID',
+        'The sign-in has expired or is not valid; sign in again.',
+      );
+    }
+    if (user.disabled) {
+      throw new AppError(
+        'ACCOUNT_DISABLED',
+        'This account is disabled. Contact your administrator.',
+      );
+    }
+    if (!(await this.twoFactor.verify(user, code, { ip, flowId: null, how: 'to sign in' }))) {
+      throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.', { status: 401 });
+    }
+    const amr = ['pwd', 'otp'];
+    const pair = await this.startSession(user, amr, ip);
+    await this.audit.record({
+      type: 'login.succeeded',
+      actorId: user.id,
+      subjectId: user.id,
+      clientIp: ip,
+      details: { amr },
     });
     return pair;
   }

@@ -8,6 +8,10 @@ import { SigningKeys } from './signing-keys.service.js';
 
 /** RFC 9068's media type for access tokens; other token kinds use other `typ`s, so they cannot be swapped. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
+/** The second sign-in step's token: proves the password, nothing more. */
+export const CHALLENGE_TOKEN_TYP = 'challenge+jwt';
+/** How long a user has to type the authenticator code after the password. */
+export const CHALLENGE_TTL_SECONDS = 300;
 
 export interface AccessClaims {
   iss: string;
@@ -65,25 +69,57 @@ export class TokenService {
     });
   }
 
+  /**
+   * A token for the 2FA step of a sign-in. It carries when the password was last changed, so a
+   * password change in between kills it.
+   */
+  signChallenge(userId: string, passwordChangedAt: Date): string {
+    return this.jwt.sign(
+      { pwc: passwordChangedAt.getTime(), iat: this.clock.nowSeconds() },
+      {
+        algorithm: 'ES256',
+        issuer: this.issuer,
+        subject: userId,
+        jwtid: randomUUID(),
+        keyid: this.keys.current.kid,
+        expiresIn: CHALLENGE_TTL_SECONDS,
+        header: { alg: 'ES256', typ: CHALLENGE_TOKEN_TYP },
+      },
+    );
+  }
+
+  verifyChallenge(token: string): { userId: string; passwordChangedAt: number } | null {
+    const verified = this.verify<{ sub: string; pwc: number }>(token, CHALLENGE_TOKEN_TYP);
+    return verified && typeof verified.pwc === 'number'
+      ? { userId: verified.sub, passwordChangedAt: verified.pwc }
+      : null;
+  }
+
   /** The claims of a genuine, unexpired access token of ours; null for anything else. */
   verifyAccessToken(token: string): AccessClaims | null {
+    const claims = this.verify<AccessClaims>(token, ACCESS_TOKEN_TYP);
+    if (!claims || typeof claims.sid !== 'string' || !Array.isArray(claims.roles)) {
+      return null;
+    }
+    return claims;
+  }
+
+  /** Signature (ES256 only, our keys), issuer, expiry on our clock, and the token kind. */
+  private verify<T extends { sub: string }>(token: string, typ: string): T | null {
     try {
-      const { header, payload } = this.jwt.verify<{
-        header: Record<string, unknown>;
-        payload: AccessClaims;
-      }>(token, {
-        algorithms: ['ES256'],
-        issuer: this.issuer,
-        clockTimestamp: this.clock.nowSeconds(),
-        complete: true,
-      });
-      if (header.typ !== ACCESS_TOKEN_TYP || FORBIDDEN_HEADERS.some((h) => h in header)) {
-        return null;
-      }
+      const { header, payload } = this.jwt.verify<{ header: Record<string, unknown>; payload: T }>(
+        token,
+        {
+          algorithms: ['ES256'],
+          issuer: this.issuer,
+          clockTimestamp: this.clock.nowSeconds(),
+          complete: true,
+        },
+      );
       if (
-        typeof payload.sub !== 'string' ||
-        typeof payload.sid !== 'string' ||
-        !Array.isArray(payload.roles)
+        header.typ !== typ ||
+        FORBIDDEN_HEADERS.some((h) => h in header) ||
+        typeof payload.sub !== 'string'
       ) {
         return null;
       }

@@ -3,10 +3,12 @@ import { ApiResponse } from '@nestjs/swagger';
 import { ErrorCode, type ErrorCodeName } from './errors/app-error.js';
 
 /** Documents the problem+json answers a route can give, grouped by status, with their codes. */
-export function ApiProblems(...codes: ErrorCodeName[]): MethodDecorator & ClassDecorator {
+export function ApiProblems(
+  ...codes: (ErrorCodeName | [ErrorCodeName, number])[]
+): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, ErrorCodeName[]>();
-  for (const code of codes) {
-    const status = ErrorCode[code].status;
+  for (const entry of codes) {
+    const [code, status] = typeof entry === 'string' ? [entry, ErrorCode[entry].status] : entry;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return applyDecorators(

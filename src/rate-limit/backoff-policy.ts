@@ -18,6 +18,22 @@ export const ACCOUNT_POLICY: BackoffPolicy = {
   forgetAfterMs: 60 * 60_000,
 };
 
+/** Wrong authenticator or recovery codes, per user, across sign-ins, reset flows and settings. */
+export const TWO_FACTOR_POLICY: BackoffPolicy = {
+  freeFailures: 5,
+  baseDelayMs: 30_000,
+  maxDelayMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
+
+/** Reset requests (each one counts, not only failures), per identifier and per client address. */
+export const RESET_REQUEST_POLICY: BackoffPolicy = {
+  freeFailures: 5,
+  baseDelayMs: 60_000,
+  maxDelayMs: 60 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
+
 export const CLIENT_POLICY: BackoffPolicy = {
   freeFailures: 20,
   baseDelayMs: 60_000,

@@ -109,6 +109,21 @@ export class AdminUsersController {
     await this.users.delete(id, { id: me.userId, ip });
   }
 
+  @Delete(':id/two-factor')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Remove a user's authenticator and recovery codes (the user is told by mail)",
+  })
+  @ApiNoContentResponse()
+  @ApiProblems('USER_NOT_FOUND')
+  async resetTwoFactor(
+    @UserId() id: string,
+    @CurrentUser() me: Principal,
+    @ClientIp() ip: string,
+  ): Promise<void> {
+    await this.users.resetTwoFactorByAdmin(id, { id: me.userId, ip });
+  }
+
   @Put(':id/password')
   @HttpCode(204)
   @ApiOperation({

@@ -14,6 +14,7 @@ import { PasswordPolicyService } from '../password-policy/password-policy.servic
 import { ACCOUNT_POLICY } from '../rate-limit/backoff-policy.js';
 import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { TwoFactorService, type Provisioning } from '../two-factor/two-factor.service.js';
 import type { UserEntity } from './user.entity.js';
 import { UsersRepository, type UserSearch } from './users.repository.js';
 
@@ -22,6 +23,9 @@ export interface Actor {
   id: string | null;
   ip: string | null;
 }
+
+/** A user as shown to admins and to themselves: the row plus whether 2FA is on. */
+export type UserView = UserEntity & { twoFactorEnabled: boolean };
 
 export interface NewUser {
   username: string;
@@ -65,13 +69,14 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly outbox: MailOutbox,
     private readonly limiter: AttemptLimiter,
+    private readonly twoFactor: TwoFactorService,
     private readonly clock: Clock,
     config: ConfigService<Settings, true>,
   ) {
     this.historySize = config.get('password', { infer: true }).history;
   }
 
-  async create(input: NewUser, actor: Actor): Promise<UserEntity> {
+  async create(input: NewUser, actor: Actor): Promise<UserView> {
     await this.policy.assertAcceptable(
       input.password,
       { username: input.username, email: input.email },
@@ -105,15 +110,59 @@ export class UsersService {
         },
         m,
       );
-      return user;
+      return { ...user, twoFactorEnabled: false };
     });
   }
 
-  list(query: UserSearch): Promise<{ items: UserEntity[]; total: number }> {
-    return this.users.search(query);
+  async list(query: UserSearch): Promise<{ items: UserView[]; total: number }> {
+    const { items, total } = await this.users.search(query);
+    const enabled = await this.twoFactor.enabledAmong(items.map((u) => u.id));
+    return { items: items.map((u) => ({ ...u, twoFactorEnabled: enabled.has(u.id) })), total };
   }
 
-  async get(id: string): Promise<UserEntity> {
+  async get(id: string): Promise<UserView> {
+    return this.view(await this.getEntity(id));
+  }
+
+  /** Personal center: offer a new authenticator. */
+  async startTwoFactorSetup(userId: string): Promise<Provisioning> {
+    return this.twoFactor.startSetup(await this.getEntity(userId));
+  }
+
+  /** Personal center: a code from the new authenticator turns 2FA on; returns recovery codes. */
+  async confirmTwoFactorSetup(userId: string, code: string, ip: string | null): Promise<string[]> {
+    return this.twoFactor.confirmSetup(await this.getEntity(userId), code, ip);
+  }
+
+  /** Personal center: turning 2FA off takes the password and a current code (or a recovery code). */
+  async disableTwoFactor(
+    userId: string,
+    currentPassword: string,
+    code: string,
+    ip: string | null,
+  ): Promise<void> {
+    const user = await this.verifyOwnPassword(userId, currentPassword, ip);
+    if (!(await this.twoFactor.isEnabled(userId))) {
+      throw new AppError('TWO_FACTOR_NOT_ENABLED', 'Two-factor authentication is not on.');
+    }
+    if (
+      !(await this.twoFactor.verify(user, code, {
+        ip,
+        flowId: null,
+        how: 'to turn off two-factor authentication',
+      }))
+    ) {
+      throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
+    }
+    await this.twoFactor.disable(user, 'by you', { id: userId, ip });
+  }
+
+  /** An admin removes a user's authenticator (the way back for a user who lost it). */
+  async resetTwoFactorByAdmin(id: string, actor: Actor): Promise<void> {
+    await this.twoFactor.disable(await this.getEntity(id), 'by an administrator', actor);
+  }
+
+  private async getEntity(id: string): Promise<UserEntity> {
     const user = await this.users.findById(id);
     if (!user) {
       throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
@@ -121,11 +170,19 @@ export class UsersService {
     return user;
   }
 
+  private async view(user: UserEntity): Promise<UserView> {
+    return { ...user, twoFactorEnabled: await this.twoFactor.isEnabled(user.id) };
+  }
+
+  findById(id: string): Promise<UserEntity | null> {
+    return this.users.findById(id);
+  }
+
   findByLogin(identifier: string): Promise<UserEntity | null> {
     return this.users.findByLogin(identifier);
   }
 
-  async update(id: string, changes: UserChanges, actor: Actor): Promise<UserEntity> {
+  async update(id: string, changes: UserChanges, actor: Actor): Promise<UserView> {
     if (
       actor.id === id &&
       (changes.disabled === true || (changes.roles && !changes.roles.includes('admin')))
@@ -170,7 +227,7 @@ export class UsersService {
       return { ...user, ...patch };
     });
     this.authStates.delete(id);
-    return updated;
+    return this.view(updated);
   }
 
   async delete(id: string, actor: Actor): Promise<void> {
@@ -203,7 +260,7 @@ export class UsersService {
     temporary: boolean,
     actor: Actor,
   ): Promise<void> {
-    const user = await this.get(id);
+    const user = await this.getEntity(id);
     await this.setPassword(user, password, 'password', {
       temporary,
       revokeReason: 'admin_password_reset',
@@ -239,10 +296,10 @@ export class UsersService {
     email: string,
     currentPassword: string,
     ip: string | null,
-  ): Promise<UserEntity> {
+  ): Promise<UserView> {
     const user = await this.verifyOwnPassword(userId, currentPassword, ip);
     if (user.email === email) {
-      return user;
+      return this.view(user);
     }
     const updated = await this.dataSource.transaction(async (m) => {
       const current = await this.lockOrThrow(userId, m);
@@ -261,7 +318,7 @@ export class UsersService {
       return { ...current, email, updatedAt: now };
     });
     this.authStates.delete(userId);
-    return updated;
+    return this.view(updated);
   }
 
   /** Checks a password; for no user it spends a real verify's time and answers false. */
@@ -334,7 +391,7 @@ export class UsersService {
   ): Promise<UserEntity> {
     const key = { key: accountKey(userId), policy: ACCOUNT_POLICY };
     await this.limiter.assertAllowed([key]);
-    const user = await this.get(userId);
+    const user = await this.getEntity(userId);
     if (!(await this.hasher.verify(user.passwordHash, password))) {
       await this.limiter.recordFailure([key]);
       await this.audit.record({

@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp, createAdapter, createLogger } from '../../src/app.setup.js';
+import { appOptions, configureApp, createAdapter } from '../../src/app.setup.js';
 import { Clock } from '../../src/common/clock.js';
 import { loadSettings, type Settings } from '../../src/config/settings.js';
 import { TestClock } from './test-clock.js';
@@ -53,9 +53,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(settings), {
-    logger: createLogger(settings.log.level),
-  });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    createAdapter(settings),
+    appOptions(settings),
+  );
   configureApp(app, settings);
   try {
     await app.listen(0, '127.0.0.1');

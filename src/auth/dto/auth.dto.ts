@@ -16,6 +16,27 @@ export class LoginDto {
   password!: string;
 }
 
+export class LoginTwoFactorDto {
+  @ApiProperty({ description: 'the challengeToken of the login answer' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(2048)
+  challengeToken!: string;
+
+  @ApiProperty({ description: 'a 6-digit authenticator code, or a recovery code' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  code!: string;
+}
+
+export class TwoFactorChallengeDto {
+  @ApiProperty({ enum: [true] }) twoFactorRequired!: true;
+  @ApiProperty({ description: 'send it with the code to /api/v1/auth/login/two-factor' })
+  challengeToken!: string;
+  @ApiProperty({ example: 300 }) expiresIn!: number;
+}
+
 export class RefreshTokenDto {
   @ApiProperty({ description: 'the refresh token of the last token pair' })
   @IsString()

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { UserEntity } from '../user.entity.js';
+import type { UserView } from '../users.service.js';
 
 /** A user as admins see it. Never holds a hash or a secret. */
 export class UserDto {
@@ -16,14 +16,14 @@ export class UserDto {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ format: 'date-time' }) passwordChangedAt!: string;
 
-  static from(u: UserEntity): UserDto {
+  static from(u: UserView): UserDto {
     return {
       id: u.id,
       username: u.username,
       email: u.email,
       roles: u.roles,
       disabled: u.disabled,
-      twoFactorEnabled: false,
+      twoFactorEnabled: u.twoFactorEnabled,
       mustChangePassword: u.mustChangePassword,
       createdAt: u.createdAt.toISOString(),
       updatedAt: u.updatedAt.toISOString(),
@@ -50,13 +50,13 @@ export class ProfileDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) passwordChangedAt!: string;
 
-  static from(u: UserEntity): ProfileDto {
+  static from(u: UserView): ProfileDto {
     return {
       id: u.id,
       username: u.username,
       email: u.email,
       roles: u.roles,
-      twoFactorEnabled: false,
+      twoFactorEnabled: u.twoFactorEnabled,
       mustChangePassword: u.mustChangePassword,
       createdAt: u.createdAt.toISOString(),
       passwordChangedAt: u.passwordChangedAt.toISOString(),

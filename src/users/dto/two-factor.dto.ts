@@ -1,0 +1,37 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import { PasswordField } from './fields.js';
+
+export class TwoFactorCodeDto {
+  @ApiProperty({ description: 'a 6-digit code from the authenticator app', example: '123456' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  code!: string;
+}
+
+export class DisableTwoFactorDto {
+  @PasswordField('the current password') currentPassword!: string;
+
+  @ApiProperty({ description: 'a current authenticator code, or one of the recovery codes' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  code!: string;
+}
+
+export class TwoFactorSetupDto {
+  @ApiProperty({
+    description: 'base32 secret, for typing into the app by hand',
+    example: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+  })
+  secret!: string;
+  @ApiProperty({ example: 'otpauth://totp/Portcullis:alice?secret=…&issuer=Portcullis' })
+  otpauthUri!: string;
+  @ApiProperty({ description: 'PNG data URL of the QR code of otpauthUri' }) qrCodeDataUrl!: string;
+}
+
+export class RecoveryCodesDto {
+  @ApiProperty({ type: [String], description: 'ten single-use codes, shown only this once' })
+  recoveryCodes!: string[];
+}
