@@ -30,6 +30,8 @@ const common = {
 };
 
 export default {
+  // On PostgreSQL every test app shares one database (and one mail outbox): run files one at a time.
+  ...(process.env.TEST_DATABASE_URL ? { maxWorkers: 1 } : {}),
   // Booting the app on embedded PGlite takes a few seconds; no test waits on time otherwise.
   testTimeout: 60000,
   projects: [

@@ -10,6 +10,7 @@ import type { Settings } from './config/settings.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { PasswordPolicyModule } from './password-policy/password-policy.module.js';
+import { PasswordResetModule } from './password-reset/password-reset.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -37,6 +38,7 @@ export class AppModule {
         PasswordPolicyModule,
         UsersModule,
         AuthModule,
+        PasswordResetModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],

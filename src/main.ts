@@ -40,6 +40,11 @@ async function bootstrap(): Promise<void> {
     }
     stopping = true;
     logger.log(`${signal} received: draining requests and shutting down`);
+    // A request that never ends must not keep the process alive forever.
+    setTimeout(() => {
+      logger.error('shutdown took longer than 20 s: exiting anyway');
+      process.exit(1);
+    }, 20_000).unref();
     app
       .close()
       .then(() => process.exit(0))

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ACCOUNT_POLICY, CLIENT_POLICY } from '../rate-limit/backoff-policy.js';
@@ -131,6 +132,10 @@ export class AuthService {
     if (!(await this.twoFactor.verify(user, code, { ip, flowId: null, how: 'to sign in' }))) {
       throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.', { status: 401 });
     }
+    // A challenge signs in once: a second success would need the password again.
+    if (!(await this.limiter.claimOnce(`challenge:${challenge.id}`, CHALLENGE_TTL_SECONDS))) {
+      throw new AppError('CHALLENGE_INVALID', 'This sign-in was already completed; sign in again.');
+    }
     const amr = ['pwd', 'otp'];
     const pair = await this.startSession(user, amr, ip);
     await this.audit.record({
@@ -223,8 +228,13 @@ export class AuthService {
   }
 
   /** Issues a session and its first token pair for a user who has proven who they are. */
-  async startSession(user: UserEntity, amr: string[], ip: string): Promise<TokenPair> {
-    const { sessionId, refreshToken } = await this.sessions.create(user.id, amr, ip);
+  async startSession(
+    user: UserEntity,
+    amr: string[],
+    ip: string,
+    manager?: EntityManager,
+  ): Promise<TokenPair> {
+    const { sessionId, refreshToken } = await this.sessions.create(user.id, amr, ip, manager);
     return {
       accessToken: this.tokens.signAccessToken({
         userId: user.id,

@@ -88,10 +88,13 @@ export class TokenService {
     );
   }
 
-  verifyChallenge(token: string): { userId: string; passwordChangedAt: number } | null {
-    const verified = this.verify<{ sub: string; pwc: number }>(token, CHALLENGE_TOKEN_TYP);
-    return verified && typeof verified.pwc === 'number'
-      ? { userId: verified.sub, passwordChangedAt: verified.pwc }
+  verifyChallenge(token: string): { userId: string; passwordChangedAt: number; id: string } | null {
+    const verified = this.verify<{ sub: string; pwc: number; jti: string }>(
+      token,
+      CHALLENGE_TOKEN_TYP,
+    );
+    return verified && typeof verified.pwc === 'number' && typeof verified.jti === 'string'
+      ? { userId: verified.sub, passwordChangedAt: verified.pwc, id: verified.jti }
       : null;
   }
 

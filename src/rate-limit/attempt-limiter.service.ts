@@ -47,6 +47,11 @@ export class AttemptLimiter implements OnApplicationShutdown {
     await Promise.all(keys.map((k) => this.store.addFailure(k.key, nowMs, k.policy.forgetAfterMs)));
   }
 
+  /** True only the first time `key` is claimed within `ttlSeconds` (shared across instances with Redis). */
+  claimOnce(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.store.claimOnce(key, this.clock.now().getTime(), ttlSeconds * 1000);
+  }
+
   async clear(key: string): Promise<void> {
     await this.store.clear(key);
   }

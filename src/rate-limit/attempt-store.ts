@@ -12,6 +12,8 @@ export interface AttemptStore {
   /** Adds one failure; the record is forgotten `forgetAfterMs` after its last failure. */
   addFailure(key: string, nowMs: number, forgetAfterMs: number): Promise<AttemptRecord>;
   clear(key: string): Promise<void>;
+  /** True the first time a key is claimed within `ttlMs`, false afterwards (single-use tokens). */
+  claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,14 @@ export class MemoryAttemptStore implements AttemptStore {
     return Promise.resolve();
   }
 
+  async claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean> {
+    if (await this.get(`once:${key}`)) {
+      return false;
+    }
+    await this.addFailure(`once:${key}`, nowMs, ttlMs);
+    return true;
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -79,6 +89,10 @@ export class RedisAttemptStore implements AttemptStore {
 
   async clear(key: string): Promise<void> {
     await this.redis.del(this.k(key));
+  }
+
+  async claimOnce(key: string, _nowMs: number, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.k(`once:${key}`), '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   async close(): Promise<void> {

@@ -34,6 +34,13 @@ export const RESET_REQUEST_POLICY: BackoffPolicy = {
   forgetAfterMs: 60 * 60_000,
 };
 
+export const RESET_CLIENT_POLICY: BackoffPolicy = {
+  freeFailures: 30,
+  baseDelayMs: 60_000,
+  maxDelayMs: 60 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
+
 export const CLIENT_POLICY: BackoffPolicy = {
   freeFailures: 20,
   baseDelayMs: 60_000,

@@ -35,6 +35,20 @@ export interface NewUser {
   temporaryPassword?: boolean;
 }
 
+export interface PasswordChangeOptions {
+  temporary: boolean;
+  revokeReason: 'password_changed' | 'admin_password_reset' | 'password_reset';
+  keepSessionId?: string;
+  requireEnabled?: boolean;
+  audit: {
+    type: 'password.changed' | 'user.password_reset_by_admin';
+    actorId: string | null;
+    clientIp: string | null;
+    flowId?: string | null;
+    details: AuditDetails;
+  };
+}
+
 export interface UserChanges {
   email?: string | null;
   roles?: string[];
@@ -174,8 +188,9 @@ export class UsersService {
     return { ...user, twoFactorEnabled: await this.twoFactor.isEnabled(user.id) };
   }
 
-  findById(id: string): Promise<UserEntity | null> {
-    return this.users.findById(id);
+  /** Pass the transaction's manager inside a transaction (embedded PGlite has one session). */
+  findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.users.findById(id, manager);
   }
 
   findByLogin(identifier: string): Promise<UserEntity | null> {
@@ -410,18 +425,19 @@ export class UsersService {
     user: UserEntity,
     password: string,
     field: string,
-    options: {
-      temporary: boolean;
-      revokeReason: 'password_changed' | 'admin_password_reset' | 'password_reset';
-      keepSessionId?: string;
-      audit: {
-        type: 'password.changed' | 'user.password_reset_by_admin';
-        actorId: string | null;
-        clientIp: string | null;
-        details: AuditDetails;
-      };
-    },
+    options: PasswordChangeOptions,
   ): Promise<void> {
+    const passwordHash = await this.preparePassword(user, password, field);
+    await this.dataSource.transaction(async (m: EntityManager) => {
+      await this.applyPasswordIn(m, user.id, passwordHash, options);
+    });
+  }
+
+  /**
+   * Checks a new password against the policy (history included) and hashes it. Slow (argon2), so
+   * it runs before the transaction that applies it.
+   */
+  async preparePassword(user: UserEntity, password: string, field: string): Promise<string> {
     const recent = await this.users.recentPasswordHashes(user.id, this.historySize);
     await this.policy.assertAcceptable(
       password,
@@ -429,25 +445,40 @@ export class UsersService {
       field,
       recent,
     );
-    const passwordHash = await this.hasher.hash(password);
-    await this.dataSource.transaction(async (m: EntityManager) => {
-      await this.lockOrThrow(user.id, m);
-      const now = this.clock.now();
-      await this.users.update(
-        user.id,
-        {
-          passwordHash,
-          passwordChangedAt: now,
-          mustChangePassword: options.temporary,
-          updatedAt: now,
-        },
-        m,
+    return this.hasher.hash(password);
+  }
+
+  /**
+   * Sets a prepared password hash inside the caller's transaction: history, sessions revoked
+   * (but `keepSessionId`), audit. Returns the locked user as it now is; refuses a disabled one
+   * when `requireEnabled`.
+   */
+  async applyPasswordIn(
+    m: EntityManager,
+    userId: string,
+    passwordHash: string,
+    options: PasswordChangeOptions,
+  ): Promise<UserEntity> {
+    const user = await this.lockOrThrow(userId, m);
+    if (options.requireEnabled && user.disabled) {
+      throw new AppError(
+        'ACCOUNT_DISABLED',
+        'This account is disabled. Contact your administrator.',
       );
-      await this.users.addPasswordHistory(user.id, passwordHash, now, this.historySize, m);
-      await this.sessions.revokeAllForUser(user.id, options.revokeReason, m, options.keepSessionId);
-      await this.audit.record({ ...options.audit, subjectId: user.id }, m);
-    });
-    this.authStates.delete(user.id);
+    }
+    const now = this.clock.now();
+    const changes = {
+      passwordHash,
+      passwordChangedAt: now,
+      mustChangePassword: options.temporary,
+      updatedAt: now,
+    };
+    await this.users.update(userId, changes, m);
+    await this.users.addPasswordHistory(userId, passwordHash, now, this.historySize, m);
+    await this.sessions.revokeAllForUser(userId, options.revokeReason, m, options.keepSessionId);
+    await this.audit.record({ ...options.audit, subjectId: userId }, m);
+    this.authStates.delete(userId);
+    return { ...user, ...changes };
   }
 
   private async lockOrThrow(id: string, m: EntityManager): Promise<UserEntity> {

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { MailModule } from '../mail/mail.module.js';
+import { TwoFactorModule } from '../two-factor/two-factor.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { ResetStepGuard } from './guards/reset-step.guard.js';
+import { PasswordResetController } from './password-reset.controller.js';
+import { PasswordResetService } from './password-reset.service.js';
+
+@Module({
+  imports: [UsersModule, TwoFactorModule, AuthModule, MailModule],
+  providers: [PasswordResetService, ResetStepGuard],
+  controllers: [PasswordResetController],
+})
+export class PasswordResetModule {}

@@ -1,0 +1,434 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { AuthService, type TokenPair } from '../auth/auth.service.js';
+import { Clock } from '../common/clock.js';
+import { randomToken, sha256 } from '../common/crypto/tokens.js';
+import { AppError } from '../common/errors/app-error.js';
+import { describeDuration } from '../config/duration.js';
+import type { ResetDisclosure, Settings } from '../config/settings.js';
+import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
+import { RESET_CLIENT_POLICY, RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
+import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
+import type { UserEntity } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { ResetLinkEntity } from './reset-link.entity.js';
+import { ResetSessionEntity } from './reset-session.entity.js';
+import { resetStepRefusal, type ResetStepName } from './reset-step.js';
+
+/** After this many wrong codes a reset session is dead; the user must ask for a new link. */
+export const MAX_RESET_CODE_FAILURES = 5;
+
+type LinkRefusal = 'RESET_LINK_INVALID' | 'RESET_LINK_USED' | 'RESET_LINK_EXPIRED';
+
+/** What the guarded steps receive: the live reset session and its user. */
+export interface ResetContext {
+  session: ResetSessionEntity;
+  user: UserEntity;
+}
+
+export interface OpenedReset {
+  resetToken: string;
+  expiresIn: number;
+  twoFactorConfigured: boolean;
+}
+
+export interface TwoFactorStepResult {
+  stage: 'TWO_FACTOR_VERIFIED';
+  /** Only when the user enrolled an authenticator in this step: shown once. */
+  recoveryCodes?: string[];
+}
+
+/**
+ * The forgot-password flow: request → emailed link → reset session → 2FA (enrol or prove) →
+ * new password → signed in. Its order is decided by `authorizeStep`, which the guard calls.
+ */
+@Injectable()
+export class PasswordResetService {
+  private readonly linkTtl: number;
+  private readonly sessionTtl: number;
+  private readonly disclosure: ResetDisclosure;
+  private readonly publicUrl: string;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersService,
+    private readonly twoFactor: TwoFactorService,
+    private readonly auth: AuthService,
+    private readonly outbox: MailOutbox,
+    private readonly limiter: AttemptLimiter,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    config: ConfigService<Settings, true>,
+  ) {
+    const reset = config.get('reset', { infer: true });
+    this.linkTtl = reset.linkTtl;
+    this.sessionTtl = reset.sessionTtl;
+    this.disclosure = reset.disclosure;
+    this.publicUrl = config.get('http', { infer: true }).publicUrl;
+  }
+
+  /**
+   * Step 1: a user asks for a link by username or email. Every request counts against the
+   * identifier and the client address. The mail is queued, never sent inline.
+   */
+  async request(identifier: string, ip: string): Promise<{ message: string }> {
+    const keys: LimitedKey[] = [
+      { key: `reset-request:${identifier.toLowerCase()}`, policy: RESET_REQUEST_POLICY },
+      { key: `reset-client:${ip}`, policy: RESET_CLIENT_POLICY },
+    ];
+    await this.limiter.assertAllowed(keys);
+    await this.limiter.recordFailure(keys);
+    const user = await this.users.findByLogin(identifier);
+    const validFor = describeDuration(this.linkTtl);
+    if (this.disclosure === 'explicit') {
+      if (!user) {
+        throw new AppError(
+          'USER_NOT_FOUND',
+          'Incorrect username: no account has this username or email.',
+        );
+      }
+      if (!user.email) {
+        throw new AppError(
+          'NO_EMAIL_BOUND',
+          'No email is bound to this account; contact the administrator to reset the password.',
+        );
+      }
+    }
+    if (user?.email && !user.disabled) {
+      await this.sendLink(user, user.email, ip);
+    }
+    return {
+      message:
+        this.disclosure === 'explicit'
+          ? `A reset link was sent to the email address of the account. It is valid for ${validFor}.`
+          : `If an account with an email address matches, a reset link is on its way. It is valid for ${validFor}.`,
+    };
+  }
+
+  /**
+   * Step 2: the link is opened. The token is consumed atomically (two parallel uses: one wins)
+   * and a reset session starts.
+   */
+  async openLink(token: string, ip: string): Promise<OpenedReset> {
+    const now = this.clock.now();
+    const hash = sha256(token);
+    type Outcome = { refusal: LinkRefusal } | { resetToken: string; user: UserEntity };
+    const opened = await this.dataSource.transaction(async (m): Promise<Outcome> => {
+      const [rows] = await m.query<
+        [{ id: string; user_id: string; flow_id: string; created_at: Date }[], number]
+      >(
+        `UPDATE password_reset_links SET used_at = $2
+          WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+          RETURNING id, user_id, flow_id, created_at`,
+        [hash, now],
+      );
+      const link = rows[0];
+      if (!link) {
+        return { refusal: await this.whyLinkRefused(m, hash, now) };
+      }
+      const user = await this.users.findById(link.user_id, m);
+      if (!user || user.disabled || user.passwordChangedAt > new Date(link.created_at)) {
+        return { refusal: 'RESET_LINK_INVALID' };
+      }
+      const resetToken = randomToken();
+      await m.getRepository(ResetSessionEntity).insert({
+        userId: user.id,
+        flowId: link.flow_id,
+        tokenHash: sha256(resetToken),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + this.sessionTtl * 1000),
+        twoFactorVerifiedAt: null,
+        failedCodes: 0,
+        pendingSecretSealed: null,
+        finishedAt: null,
+        finishReason: null,
+      });
+      await this.audit.record(
+        {
+          type: 'password_reset.link_opened',
+          actorId: user.id,
+          subjectId: user.id,
+          clientIp: ip,
+          flowId: link.flow_id,
+        },
+        m,
+      );
+      return { resetToken, user };
+    });
+    if ('refusal' in opened) {
+      throw this.linkError(opened.refusal);
+    }
+    return {
+      resetToken: opened.resetToken,
+      expiresIn: this.sessionTtl,
+      twoFactorConfigured: await this.twoFactor.isEnabled(opened.user.id),
+    };
+  }
+
+  /** The guard's decision: may this reset session take this step now? */
+  async authorizeStep(resetToken: string | undefined, step: ResetStepName): Promise<ResetContext> {
+    const session = resetToken
+      ? await this.dataSource
+          .getRepository(ResetSessionEntity)
+          .findOneBy({ tokenHash: sha256(resetToken) })
+      : null;
+    const user = session ? await this.users.findById(session.userId) : null;
+    const refusal = resetStepRefusal(session, user, step, this.clock.now());
+    if (refusal === 'TWO_FACTOR_REQUIRED') {
+      throw new AppError(
+        refusal,
+        'Confirm with your authenticator (or set one up) before choosing a new password.',
+      );
+    }
+    if (refusal || !session || !user) {
+      throw new AppError(
+        'RESET_SESSION_INVALID',
+        'This password reset has expired or ended; ask for a new link.',
+      );
+    }
+    return { session, user };
+  }
+
+  /** Step 3a, for a user without 2FA: offer an authenticator to enrol (kept with the session). */
+  async twoFactorSetup({ session, user }: ResetContext): Promise<Provisioning> {
+    if (await this.twoFactor.isEnabled(user.id)) {
+      throw new AppError(
+        'TWO_FACTOR_ALREADY_CONFIGURED',
+        'Your account already has an authenticator: enter a code from it (or a recovery code).',
+      );
+    }
+    const provisioning = await this.twoFactor.provision(user.username);
+    await this.dataSource
+      .getRepository(ResetSessionEntity)
+      .update(
+        { id: session.id },
+        { pendingSecretSealed: this.twoFactor.sealSecret(user.id, provisioning.secret) },
+      );
+    return provisioning;
+  }
+
+  /**
+   * Step 3b: prove the configured authenticator (or use a recovery code), or enrol the one from
+   * step 3a. A user with 2FA can never enrol a new authenticator here.
+   */
+  async twoFactorVerify(
+    { session, user }: ResetContext,
+    code: string,
+    ip: string,
+  ): Promise<TwoFactorStepResult> {
+    const context = { ip, flowId: session.flowId };
+    if (await this.twoFactor.isEnabled(user.id)) {
+      const kind = await this.twoFactor.verify(user, code, {
+        ...context,
+        how: 'to reset your password',
+      });
+      if (!kind) {
+        await this.countWrongCode(session, user, ip);
+      }
+      await this.markVerified(session, user, ip, 'password_reset.two_factor_verified');
+      return { stage: 'TWO_FACTOR_VERIFIED' };
+    }
+    if (!session.pendingSecretSealed) {
+      throw new AppError(
+        'TWO_FACTOR_SETUP_REQUIRED',
+        'Set up an authenticator first (POST …/two-factor/setup).',
+      );
+    }
+    const secret = this.twoFactor.openSecret(user.id, session.pendingSecretSealed);
+    let step: number;
+    try {
+      step = await this.twoFactor.checkNewSecret(user.id, secret, code, ip);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'INVALID_TOTP_CODE') {
+        await this.countWrongCode(session, user, ip);
+      }
+      throw error;
+    }
+    const recoveryCodes = await this.dataSource.transaction(async (m) => {
+      const codes = await this.twoFactor.enrolIn(m, user, secret, step, context);
+      await this.markVerified(session, user, ip, 'password_reset.two_factor_enrolled', m);
+      return codes;
+    });
+    return { stage: 'TWO_FACTOR_VERIFIED', recoveryCodes };
+  }
+
+  /**
+   * Step 4, in one transaction: new password (same policy as everywhere), every session revoked,
+   * the reset finished, other links dead, the "password changed" mail queued, and a new session.
+   */
+  async complete(
+    { session, user }: ResetContext,
+    newPassword: string,
+    ip: string,
+  ): Promise<TokenPair> {
+    const passwordHash = await this.users.preparePassword(user, newPassword, 'newPassword');
+    return this.dataSource.transaction(async (m) => {
+      const now = this.clock.now();
+      // Finishing first, conditionally, makes a second concurrent completion lose.
+      const [, finished] = await m.query<[unknown[], number]>(
+        `UPDATE password_reset_sessions SET finished_at = $2, finish_reason = 'completed', pending_secret_sealed = NULL
+          WHERE id = $1 AND finished_at IS NULL AND expires_at > $2 AND two_factor_verified_at IS NOT NULL`,
+        [session.id, now],
+      );
+      if (finished !== 1) {
+        throw new AppError(
+          'RESET_SESSION_INVALID',
+          'This password reset has expired or ended; ask for a new link.',
+        );
+      }
+      const updated = await this.users
+        .applyPasswordIn(m, user.id, passwordHash, {
+          temporary: false,
+          revokeReason: 'password_reset',
+          requireEnabled: true,
+          audit: {
+            type: 'password.changed',
+            actorId: user.id,
+            clientIp: ip,
+            flowId: session.flowId,
+            details: { via: 'password_reset' },
+          },
+        })
+        .catch((error: unknown) => {
+          throw error instanceof AppError && error.code === 'ACCOUNT_DISABLED'
+            ? new AppError(
+                'RESET_SESSION_INVALID',
+                'This account is disabled. Contact your administrator.',
+              )
+            : error;
+        });
+      await m
+        .getRepository(ResetLinkEntity)
+        .update({ userId: user.id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
+      if (updated.email) {
+        await this.outbox.enqueue(m, 'password-changed', updated.email, {
+          username: updated.username,
+          how: 'through a password reset',
+        });
+      }
+      await this.audit.record(
+        {
+          type: 'password_reset.completed',
+          actorId: user.id,
+          subjectId: user.id,
+          clientIp: ip,
+          flowId: session.flowId,
+        },
+        m,
+      );
+      return this.auth.startSession(updated, ['pwd', 'otp'], ip, m);
+    });
+  }
+
+  private async sendLink(user: UserEntity, email: string, ip: string): Promise<void> {
+    const token = randomToken();
+    const now = this.clock.now();
+    const flowId = randomUUID();
+    await this.dataSource.transaction(async (m) => {
+      // A newer request kills every older link.
+      await m
+        .getRepository(ResetLinkEntity)
+        .update({ userId: user.id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
+      await m.getRepository(ResetLinkEntity).insert({
+        userId: user.id,
+        flowId,
+        tokenHash: sha256(token),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + this.linkTtl * 1000),
+        usedAt: null,
+        revokedAt: null,
+      });
+      await this.outbox.enqueue(m, 'password-reset', email, {
+        username: user.username,
+        link: `${this.publicUrl}/reset-password?token=${token}`,
+        validFor: describeDuration(this.linkTtl),
+      });
+      await this.audit.record(
+        {
+          type: 'password_reset.requested',
+          actorId: user.id,
+          subjectId: user.id,
+          clientIp: ip,
+          flowId,
+        },
+        m,
+      );
+    });
+  }
+
+  private async whyLinkRefused(m: EntityManager, hash: Buffer, now: Date): Promise<LinkRefusal> {
+    const link = await m.getRepository(ResetLinkEntity).findOneBy({ tokenHash: hash });
+    if (!link || link.revokedAt) {
+      return 'RESET_LINK_INVALID';
+    }
+    if (link.usedAt) {
+      return 'RESET_LINK_USED';
+    }
+    return link.expiresAt <= now ? 'RESET_LINK_EXPIRED' : 'RESET_LINK_INVALID';
+  }
+
+  private linkError(
+    code: 'RESET_LINK_INVALID' | 'RESET_LINK_USED' | 'RESET_LINK_EXPIRED',
+  ): AppError {
+    const detail = {
+      RESET_LINK_INVALID:
+        'This reset link is not valid (a newer one may have been sent). Ask for a new link.',
+      RESET_LINK_USED: 'This reset link was already used. Ask for a new link.',
+      RESET_LINK_EXPIRED: `This reset link has expired (links are valid for ${describeDuration(this.linkTtl)}). Ask for a new link.`,
+    }[code];
+    return new AppError(code, detail);
+  }
+
+  /** A wrong code in the reset flow: the 5th ends the reset session. Always throws. */
+  private async countWrongCode(
+    session: ResetSessionEntity,
+    user: UserEntity,
+    ip: string,
+  ): Promise<never> {
+    const now = this.clock.now();
+    const [rows] = await this.dataSource.query<[{ failed_codes: number }[], number]>(
+      `UPDATE password_reset_sessions SET failed_codes = failed_codes + 1 WHERE id = $1 RETURNING failed_codes`,
+      [session.id],
+    );
+    if ((rows[0]?.failed_codes ?? MAX_RESET_CODE_FAILURES) >= MAX_RESET_CODE_FAILURES) {
+      await this.dataSource.query(
+        `UPDATE password_reset_sessions SET finished_at = $2, finish_reason = 'too_many_codes', pending_secret_sealed = NULL
+          WHERE id = $1 AND finished_at IS NULL`,
+        [session.id, now],
+      );
+      await this.audit.record({
+        type: 'password_reset.session_killed',
+        actorId: user.id,
+        subjectId: user.id,
+        clientIp: ip,
+        flowId: session.flowId,
+        details: { reason: 'too_many_codes' },
+      });
+    }
+    throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
+  }
+
+  private async markVerified(
+    session: ResetSessionEntity,
+    user: UserEntity,
+    ip: string,
+    type: 'password_reset.two_factor_verified' | 'password_reset.two_factor_enrolled',
+    m: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    await m
+      .getRepository(ResetSessionEntity)
+      .update(
+        { id: session.id },
+        { twoFactorVerifiedAt: this.clock.now(), pendingSecretSealed: null },
+      );
+    await this.audit.record(
+      { type, actorId: user.id, subjectId: user.id, clientIp: ip, flowId: session.flowId },
+      m,
+    );
+  }
+}

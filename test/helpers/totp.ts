@@ -1,0 +1,45 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * RFC 6238 TOTP as an authenticator app computes it (SHA-1, 6 digits, 30-second steps), written
+ * out here so the tests do not share code or a library with the service they check.
+ */
+export const TOTP_PERIOD_SECONDS = 30;
+
+const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 (case-insensitive, padding and spaces ignored) to bytes. */
+export function base32Decode(text: string): Buffer {
+  const clean = text.toUpperCase().replace(/[\s=]/g, '');
+  const bytes: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (const char of clean) {
+    const value = BASE32_ALPHABET.indexOf(char);
+    if (value < 0) {
+      throw new Error(`not a base32 character: ${char}`);
+    }
+    buffer = (buffer << 5) | value;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((buffer >> bits) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** RFC 4226 HOTP with dynamic truncation. */
+export function hotp(key: Buffer, counter: number, digits = 6): string {
+  const message = Buffer.alloc(8);
+  message.writeBigUInt64BE(BigInt(counter));
+  const mac = createHmac('sha1', key).update(message).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 10 ** digits).padStart(digits, '0');
+}
+
+/** The 6-digit code an authenticator app shows for this secret at `atSeconds` (Unix time). */
+export function totp(secretBase32: string, atSeconds: number): string {
+  return hotp(base32Decode(secretBase32), Math.floor(atSeconds / TOTP_PERIOD_SECONDS));
+}

@@ -1,0 +1,258 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { simpleParser } from 'mailparser';
+import { DataSource } from 'typeorm';
+import { bearer, createUser, login, type TestUser, uniqueName } from './helpers/factories.js';
+import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+const EMAIL_CHANGED_SUBJECT = 'Your email address was changed';
+
+interface OutboxRow {
+  id: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  context_sealed: string | null;
+  sent_at: Date | null;
+}
+
+/** A port where nothing listens (yet): opened on 0 by the OS, then closed again. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `probe` returns something; for things the app does in the background. */
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await pause(100);
+  }
+}
+
+/** The email-change mails queued for an address (a user's unique email scopes the query). */
+function outboxRows(t: TestApp, recipient: string): Promise<OutboxRow[]> {
+  return t.app.get(DataSource).query(
+    `SELECT id, status, attempts, last_error, context_sealed, sent_at FROM mail_outbox
+        WHERE lower(recipient) = lower($1) AND template = 'email-changed'`,
+    [recipient],
+  );
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A user who had an email moves to a new one; the old address is owed a mail. */
+async function changeEmail(
+  t: TestApp,
+): Promise<{ user: TestUser & { email: string }; newEmail: string }> {
+  const user = await createUser(t);
+  const tokens = await login(t, user.username, user.password);
+  const newEmail = `${uniqueName('moved')}@example.org`;
+  const res = await t
+    .http()
+    .put('/api/v1/me/email')
+    .set(...bearer(tokens.accessToken))
+    .send({ email: newEmail, currentPassword: user.password });
+  expect(res.status).toBe(200);
+  expect(res.body.email).toBe(newEmail);
+  return { user: { ...user, email: user.email as string }, newEmail };
+}
+
+const emailChangedTo = (address: string) => (m: SinkMail) =>
+  m.envelopeTo.includes(address.toLowerCase()) && m.subject === EMAIL_CHANGED_SUBJECT;
+
+describe('mail', () => {
+  describe('through SMTP', () => {
+    let t: TestApp;
+    let sink: SmtpSink;
+
+    beforeAll(async () => {
+      sink = await startSmtpSink();
+      t = await createTestApp({ SMTP_URL: sink.url });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await sink?.close();
+    });
+
+    it('tells the previous address that the email was changed, naming the new one, in HTML and text from the default sender', async () => {
+      const { user, newEmail } = await changeEmail(t);
+      const mail = await sink.waitForMail(emailChangedTo(user.email));
+
+      expect(mail.to).toBe(user.email);
+      expect(mail.fromAddress).toBe('no-reply@localhost');
+      expect(mail.fromName).toBe('Portcullis');
+      expect(mail.subject).toBe(EMAIL_CHANGED_SUBJECT);
+      expect(mail.text).toContain(`Hello ${user.username},`);
+      expect(mail.text).toContain(`was changed to ${newEmail}`);
+      expect(mail.text).not.toMatch(/<[a-z!]/i);
+      expect(mail.html).toMatch(/^<!doctype html>/i);
+      expect(mail.html).toContain(`<strong>${newEmail}</strong>`);
+      expect(mail.raw).toMatch(/multipart\/alternative/i);
+      expect(mail.raw).not.toContain(user.password);
+      // The new address is not the one told.
+      expect(mail.envelopeTo).toEqual([user.email]);
+    });
+
+    it('keeps the context of a queued mail encrypted and erases it once the mail is sent', async () => {
+      const { user, newEmail } = await changeEmail(t);
+      const [queued] = await outboxRows(t, user.email);
+      expect(queued).toBeDefined();
+      // The worker may already have sent the mail and erased the context; never is it in clear.
+      if (queued.context_sealed !== null) {
+        expect(queued.context_sealed).not.toContain(newEmail);
+        expect(queued.context_sealed).not.toContain(user.username);
+        expect(isJson(queued.context_sealed)).toBe(false);
+      }
+
+      await sink.waitForMail(emailChangedTo(user.email));
+      const sent = await eventually('the outbox row to be marked sent', async () => {
+        const [row] = await outboxRows(t, user.email);
+        return row?.status === 'sent' ? row : undefined;
+      });
+      expect(sent.context_sealed).toBeNull();
+      expect(sent.sent_at).not.toBeNull();
+    });
+  });
+
+  describe('with MAIL_FROM set', () => {
+    let t: TestApp;
+    let sink: SmtpSink;
+
+    beforeAll(async () => {
+      sink = await startSmtpSink();
+      t = await createTestApp({
+        SMTP_URL: sink.url,
+        MAIL_FROM: 'Acme Sign-in <identity@acme.test>',
+      });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await sink?.close();
+    });
+
+    it('sends from MAIL_FROM', async () => {
+      const { user } = await changeEmail(t);
+      const mail = await sink.waitForMail(emailChangedTo(user.email));
+      expect(mail.fromAddress).toBe('identity@acme.test');
+      expect(mail.fromName).toBe('Acme Sign-in');
+    });
+  });
+
+  describe('when the SMTP server is down for a while', () => {
+    let t: TestApp;
+    let port: number;
+    let sink: SmtpSink | undefined;
+
+    beforeAll(async () => {
+      port = await freePort();
+      t = await createTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await sink?.close();
+    });
+
+    it('keeps the mail queued, encrypted, and delivers it exactly once when the server is back', async () => {
+      const { user, newEmail } = await changeEmail(t);
+
+      const failed = await eventually('a failed first attempt', async () => {
+        const [row] = await outboxRows(t, user.email);
+        return row && row.attempts >= 1 && row.status === 'pending' && row.last_error
+          ? row
+          : undefined;
+      });
+      expect(failed.sent_at).toBeNull();
+      // Still owed, so its context is kept, and kept encrypted.
+      expect(failed.context_sealed).toEqual(expect.any(String));
+      expect(failed.context_sealed).not.toContain(newEmail);
+      expect(failed.context_sealed).not.toContain(user.username);
+      expect(isJson(failed.context_sealed as string)).toBe(false);
+
+      sink = await startSmtpSink(port);
+      const up = sink;
+      // Past the first retry delay (10 s) on the app's clock.
+      t.clock.advance(60);
+      const mail = await up.waitForMail(emailChangedTo(user.email));
+      expect(mail.text).toContain(newEmail);
+
+      const sent = await eventually('the outbox row to be marked sent', async () => {
+        const [row] = await outboxRows(t, user.email);
+        return row?.status === 'sent' ? row : undefined;
+      });
+      expect(sent.context_sealed).toBeNull();
+      expect(sent.last_error).toBeNull();
+      expect(sent.attempts).toBeGreaterThanOrEqual(2);
+
+      // Several worker passes later, still exactly one copy.
+      const settled = Date.now() + 1500;
+      while (Date.now() < settled) {
+        await pause(100);
+      }
+      expect(up.mails.filter(emailChangedTo(user.email))).toHaveLength(1);
+      expect(await outboxRows(t, user.email)).toHaveLength(1);
+    });
+  });
+
+  describe('without SMTP_URL', () => {
+    let t: TestApp;
+
+    beforeAll(async () => {
+      t = await createTestApp();
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('writes the mail as an .eml file under DATA_DIR/mail', async () => {
+      const { user, newEmail } = await changeEmail(t);
+      const dir = join(t.dataDir, 'mail');
+
+      const mail = await eventually('an .eml file for the old address', async () => {
+        const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.eml')) : [];
+        for (const file of files) {
+          const parsed = await simpleParser(readFileSync(join(dir, file)));
+          const to = Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : [];
+          if (to.some((a) => a.value.some((v) => v.address === user.email))) {
+            return parsed;
+          }
+        }
+        return undefined;
+      });
+
+      expect(mail.subject).toBe(EMAIL_CHANGED_SUBJECT);
+      expect(mail.from?.value[0]?.address).toBe('no-reply@localhost');
+      expect(mail.text).toContain(`was changed to ${newEmail}`);
+      expect(mail.html).toEqual(expect.stringContaining(newEmail));
+    });
+  });
+});

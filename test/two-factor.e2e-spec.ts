@@ -1,0 +1,730 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
+import {
+  bearer,
+  createAdmin,
+  createUser,
+  login,
+  type TestUser,
+  type TokenPair,
+} from './helpers/factories.js';
+import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { base32Decode, TOTP_PERIOD_SECONDS, totp } from './helpers/totp.js';
+
+type Json = Record<string, unknown>;
+
+const PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const RECOVERY_CODE = /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/;
+
+const ENABLED_SUBJECT = 'Two-factor authentication is on';
+const DISABLED_SUBJECT = 'Two-factor authentication was turned off';
+const RECOVERY_USED_SUBJECT = 'A recovery code was used';
+
+function expectProblem(res: Response, status: number, code: string): void {
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
+}
+
+/** The claims of a compact JWS, read without verifying anything. */
+function jwtPayload(token: string): Json {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Json;
+}
+
+/** Retry-After as a client reads it: whole seconds. */
+function retryAfterSeconds(res: Response): number {
+  const header = res.headers['retry-after'];
+  expect(header).toMatch(/^\d+$/);
+  return Number(header);
+}
+
+interface EnrolledUser extends TestUser {
+  email: string;
+  secret: string;
+  recoveryCodes: string[];
+  /** The code that turned 2FA on. */
+  enableCode: string;
+  /** A session from before 2FA was turned on (amr pwd), for the personal center. */
+  tokens: TokenPair;
+}
+
+describe('two-factor authentication', () => {
+  let t: TestApp;
+  let sink: SmtpSink;
+
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    t = await createTestApp({ SMTP_URL: sink.url });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sink?.close();
+  });
+
+  const nowSeconds = () => Math.floor(t.clock.now().getTime() / 1000);
+
+  /**
+   * Moves the app clock to one second into the next TOTP step: a code computed now stays valid
+   * for the next 29 s of real time, and is newer than any code accepted before.
+   */
+  function nextStep(): void {
+    const intoStepMs = t.clock.now().getTime() % PERIOD_MS;
+    t.clock.advance((PERIOD_MS - intoStepMs + 1000) / 1000);
+  }
+
+  /** The code an authenticator shows now on the app's clock, or `steps` periods away. */
+  const codeAt = (secret: string, steps = 0) =>
+    totp(secret, nowSeconds() + steps * TOTP_PERIOD_SECONDS);
+
+  /** A code of a step never used before. */
+  function freshCode(secret: string): string {
+    nextStep();
+    return codeAt(secret);
+  }
+
+  /** Six digits that are the code of none of the steps the service accepts now. */
+  function wrongCode(secret: string): string {
+    const valid = new Set([-1, 0, 1].map((steps) => codeAt(secret, steps)));
+    let n = (Number(codeAt(secret)) + 500_000) % 1_000_000;
+    while (valid.has(String(n).padStart(6, '0'))) {
+      n = (n + 1) % 1_000_000;
+    }
+    return String(n).padStart(6, '0');
+  }
+
+  const db = () => t.app.get(DataSource);
+  const getMe = (accessToken: string) =>
+    t
+      .http()
+      .get('/api/v1/me')
+      .set(...bearer(accessToken));
+  const setup = (accessToken: string) =>
+    t
+      .http()
+      .post('/api/v1/me/two-factor/setup')
+      .set(...bearer(accessToken));
+  const enable = (accessToken: string, code: string) =>
+    t
+      .http()
+      .post('/api/v1/me/two-factor/enable')
+      .set(...bearer(accessToken))
+      .send({ code });
+  const disable = (accessToken: string, body: { currentPassword: string; code: string }) =>
+    t
+      .http()
+      .delete('/api/v1/me/two-factor')
+      .set(...bearer(accessToken))
+      .send(body);
+  const passwordLogin = (username: string, password: string) =>
+    t.http().post('/api/v1/auth/login').send({ username, password });
+  const secondStep = (challengeToken: string, code: string) =>
+    t.http().post('/api/v1/auth/login/two-factor').send({ challengeToken, code });
+  const adminGetUser = (admin: TokenPair, id: string) =>
+    t
+      .http()
+      .get(`/api/v1/admin/users/${id}`)
+      .set(...bearer(admin.accessToken));
+  const adminResetTwoFactor = (admin: TokenPair, id: string) =>
+    t
+      .http()
+      .delete(`/api/v1/admin/users/${id}/two-factor`)
+      .set(...bearer(admin.accessToken));
+
+  const mailTo = (address: string, subject: string): Promise<SinkMail> =>
+    sink.waitForMail((m) => m.envelopeTo.includes(address.toLowerCase()) && m.subject === subject);
+
+  /** A user who turned 2FA on in the personal center with the secret they were shown. */
+  async function enrolledUser(): Promise<EnrolledUser> {
+    const user = await createUser(t);
+    const tokens = await login(t, user.username, user.password);
+    const provisioned = await setup(tokens.accessToken);
+    expect(provisioned.status).toBe(200);
+    const secret = provisioned.body.secret as string;
+    const enableCode = freshCode(secret);
+    const enabled = await enable(tokens.accessToken, enableCode);
+    expect(enabled.status).toBe(200);
+    return {
+      ...user,
+      email: user.email as string,
+      secret,
+      recoveryCodes: enabled.body.recoveryCodes as string[],
+      enableCode,
+      tokens,
+    };
+  }
+
+  /** The password step of a sign-in for a user with 2FA: the challenge token. */
+  async function challengeFor(user: { username: string; password: string }): Promise<string> {
+    const res = await passwordLogin(user.username, user.password);
+    expect(res.status).toBe(200);
+    expect(res.body.twoFactorRequired).toBe(true);
+    return res.body.challengeToken as string;
+  }
+
+  describe('setting up an authenticator in the personal center', () => {
+    it('offers a base32 secret with its otpauth URI and a PNG QR code', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const res = await setup(tokens.accessToken);
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body as Json).sort()).toEqual([
+        'otpauthUri',
+        'qrCodeDataUrl',
+        'secret',
+      ]);
+      const { secret, otpauthUri, qrCodeDataUrl } = res.body as Record<string, string>;
+
+      expect(secret).toMatch(/^[A-Z2-7]+$/);
+      expect(base32Decode(secret).length).toBeGreaterThanOrEqual(16);
+
+      expect(otpauthUri.startsWith(`otpauth://totp/Portcullis:${user.username}?`)).toBe(true);
+      const params = new URL(otpauthUri).searchParams;
+      expect(params.get('secret')).toBe(secret);
+      expect(params.get('issuer')).toBe('Portcullis');
+      // What Google Authenticator assumes when they are left out.
+      expect(params.get('algorithm') ?? 'SHA1').toBe('SHA1');
+      expect(params.get('digits') ?? '6').toBe('6');
+      expect(params.get('period') ?? '30').toBe('30');
+
+      expect(qrCodeDataUrl.startsWith('data:image/png;base64,')).toBe(true);
+      const png = Buffer.from(qrCodeDataUrl.slice('data:image/png;base64,'.length), 'base64');
+      expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+
+      // Offering a secret does not turn anything on yet.
+      expect((await getMe(tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      const signIn = await passwordLogin(user.username, user.password);
+      expect(signIn.status).toBe(200);
+      expect(signIn.body.accessToken).toEqual(expect.any(String));
+    });
+
+    it('refuses to enable with a wrong code (400 INVALID_TOTP_CODE) and leaves 2FA off', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      nextStep();
+
+      expectProblem(await enable(tokens.accessToken, wrongCode(secret)), 400, 'INVALID_TOTP_CODE');
+      expectProblem(await enable(tokens.accessToken, 'abcdef'), 400, 'INVALID_TOTP_CODE');
+      expect((await getMe(tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      // The secret is still waiting for its first good code.
+      expect((await enable(tokens.accessToken, codeAt(secret))).status).toBe(200);
+    });
+
+    it('turns 2FA on with a current code and shows ten distinct recovery codes once', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+
+      const res = await enable(tokens.accessToken, freshCode(secret));
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body as Json)).toEqual(['recoveryCodes']);
+      const codes = res.body.recoveryCodes as string[];
+      expect(codes).toHaveLength(10);
+      expect(new Set(codes).size).toBe(10);
+      for (const code of codes) {
+        expect(code).toMatch(RECOVERY_CODE);
+      }
+
+      const me = await getMe(tokens.accessToken);
+      expect(me.status).toBe(200);
+      expect(me.body.twoFactorEnabled).toBe(true);
+      expect(JSON.stringify(me.body)).not.toContain(secret);
+    });
+
+    it('mails the user that two-factor authentication is on, without the secret or the codes', async () => {
+      const user = await enrolledUser();
+      const mail = await mailTo(user.email, ENABLED_SUBJECT);
+      expect(mail.to).toBe(user.email);
+      expect(mail.text).toContain(`Hello ${user.username},`);
+      expect(mail.text).toContain('authenticator app');
+      expect(mail.html).toContain(user.username);
+      for (const secretText of [user.secret, ...user.recoveryCodes]) {
+        expect(mail.raw).not.toContain(secretText);
+      }
+    });
+
+    it('answers 409 TWO_FACTOR_ALREADY_CONFIGURED to setup or enable once 2FA is on', async () => {
+      const user = await enrolledUser();
+      expectProblem(await setup(user.tokens.accessToken), 409, 'TWO_FACTOR_ALREADY_CONFIGURED');
+      expectProblem(
+        await enable(user.tokens.accessToken, freshCode(user.secret)),
+        409,
+        'TWO_FACTOR_ALREADY_CONFIGURED',
+      );
+      // The authenticator in use is untouched: its next code signs in.
+      const challenge = await challengeFor(user);
+      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+    });
+
+    it('answers 409 TWO_FACTOR_SETUP_REQUIRED to enable without a setup', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      expectProblem(await enable(tokens.accessToken, '123456'), 409, 'TWO_FACTOR_SETUP_REQUIRED');
+      expect((await getMe(tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+    });
+
+    it('replaces an unconfirmed secret when setup is called again', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const first = (await setup(tokens.accessToken)).body.secret as string;
+      const second = (await setup(tokens.accessToken)).body.secret as string;
+      expect(second).not.toBe(first);
+
+      nextStep();
+      expectProblem(await enable(tokens.accessToken, codeAt(first)), 400, 'INVALID_TOTP_CODE');
+      expect((await enable(tokens.accessToken, codeAt(second))).status).toBe(200);
+    });
+  });
+
+  describe('signing in with 2FA', () => {
+    it('answers a correct password with a challenge and no tokens', async () => {
+      const user = await enrolledUser();
+      const res = await passwordLogin(user.username, user.password);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        twoFactorRequired: true,
+        challengeToken: expect.any(String),
+        expiresIn: 300,
+      });
+    });
+
+    it('gives tokens with amr pwd and otp for the challenge and a current code', async () => {
+      const user = await enrolledUser();
+      const challenge = await challengeFor(user);
+      const res = await secondStep(challenge, freshCode(user.secret));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
+      const tokens = res.body as TokenPair;
+      expect(jwtPayload(tokens.accessToken)).toMatchObject({ sub: user.id, amr: ['pwd', 'otp'] });
+      const me = await getMe(tokens.accessToken);
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ id: user.id, twoFactorEnabled: true });
+
+      // The session keeps its strength across a refresh.
+      const refreshed = await t
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: tokens.refreshToken });
+      expect(refreshed.status).toBe(200);
+      expect(jwtPayload(refreshed.body.accessToken as string).amr).toEqual(['pwd', 'otp']);
+    });
+
+    it('refuses a wrong code with 401 INVALID_TOTP_CODE and keeps the challenge usable', async () => {
+      const user = await enrolledUser();
+      const challenge = await challengeFor(user);
+      nextStep();
+      expectProblem(await secondStep(challenge, wrongCode(user.secret)), 401, 'INVALID_TOTP_CODE');
+      expectProblem(await secondStep(challenge, 'not-a-code'), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(challenge, codeAt(user.secret))).status).toBe(200);
+    });
+
+    it('never accepts the same code twice, even while it is still inside the time window', async () => {
+      const user = await enrolledUser();
+      const code = freshCode(user.secret);
+      expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
+
+      const again = await challengeFor(user);
+      expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
+      // A step later the code is one step old, which drift tolerance would accept: still refused.
+      t.clock.advance(TOTP_PERIOD_SECONDS);
+      expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(again, freshCode(user.secret))).status).toBe(200);
+    });
+
+    it('refuses at sign-in the code that turned 2FA on', async () => {
+      const user = await enrolledUser();
+      const challenge = await challengeFor(user);
+      expectProblem(await secondStep(challenge, user.enableCode), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+    });
+
+    it('accepts a code one step old or one step ahead, not two', async () => {
+      const user = await enrolledUser();
+      // Two steps on, the step before now was never used.
+      nextStep();
+      nextStep();
+      const late = await challengeFor(user);
+      expectProblem(await secondStep(late, codeAt(user.secret, -2)), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(late, codeAt(user.secret, -1))).status).toBe(200);
+
+      const early = await challengeFor(user);
+      expectProblem(await secondStep(early, codeAt(user.secret, 2)), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(early, codeAt(user.secret, 1))).status).toBe(200);
+    });
+
+    it('answers 401 CHALLENGE_INVALID to a made-up challenge', async () => {
+      const user = await enrolledUser();
+      expectProblem(
+        await secondStep('not-a-challenge', freshCode(user.secret)),
+        401,
+        'CHALLENGE_INVALID',
+      );
+      const challenge = await challengeFor(user);
+      const [header, payload] = challenge.split('.');
+      expectProblem(
+        await secondStep(`${header}.${payload}.AAAA`, codeAt(user.secret)),
+        401,
+        'CHALLENGE_INVALID',
+      );
+    });
+
+    it('accepts the code for 5 minutes after the password, and answers 401 CHALLENGE_INVALID after', async () => {
+      const user = await enrolledUser();
+      nextStep();
+      const inTime = await challengeFor(user);
+      const tooLate = await challengeFor(user);
+
+      t.clock.advance(285);
+      expect((await secondStep(inTime, codeAt(user.secret))).status).toBe(200);
+
+      t.clock.advance(16);
+      expectProblem(await secondStep(tooLate, codeAt(user.secret)), 401, 'CHALLENGE_INVALID');
+    });
+
+    it('refuses a challenge token as a bearer token on /api/v1/me', async () => {
+      const user = await enrolledUser();
+      const challenge = await challengeFor(user);
+      expectProblem(await getMe(challenge), 401, 'UNAUTHORIZED');
+    });
+
+    it('answers 401 CHALLENGE_INVALID to an access token sent as the challenge', async () => {
+      const user = await enrolledUser();
+      expect((await getMe(user.tokens.accessToken)).status).toBe(200);
+      expectProblem(
+        await secondStep(user.tokens.accessToken, freshCode(user.secret)),
+        401,
+        'CHALLENGE_INVALID',
+      );
+    });
+
+    it('answers 401 CHALLENGE_INVALID to a challenge issued before the password changed', async () => {
+      const user = await enrolledUser();
+      const stale = await challengeFor(user);
+      const newPassword = `${user.password} renewed`;
+      const changed = await t
+        .http()
+        .put('/api/v1/me/password')
+        .set(...bearer(user.tokens.accessToken))
+        .send({ currentPassword: user.password, newPassword });
+      expect(changed.status).toBe(204);
+
+      expectProblem(await secondStep(stale, freshCode(user.secret)), 401, 'CHALLENGE_INVALID');
+      // A sign-in with the new password goes through.
+      const fresh = await challengeFor({ username: user.username, password: newPassword });
+      expect((await secondStep(fresh, freshCode(user.secret))).status).toBe(200);
+    });
+  });
+
+  describe('recovery codes', () => {
+    it('signs in once with a recovery code typed in upper case with spaces, never twice', async () => {
+      const user = await enrolledUser();
+      const code = user.recoveryCodes[0];
+      const typed = ` ${code.toUpperCase().replace(/-/g, ' ')} `;
+      const res = await secondStep(await challengeFor(user), typed);
+      expect(res.status).toBe(200);
+      expect(jwtPayload(res.body.accessToken as string).sub).toBe(user.id);
+
+      const again = await challengeFor(user);
+      expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
+      // Another of the codes still works.
+      expect((await secondStep(again, user.recoveryCodes[1])).status).toBe(200);
+    });
+
+    it('mails the user that a recovery code was used and how many are left', async () => {
+      const user = await enrolledUser();
+      expect((await secondStep(await challengeFor(user), user.recoveryCodes[3])).status).toBe(200);
+      const mail = await mailTo(user.email, RECOVERY_USED_SUBJECT);
+      expect(mail.text).toContain(`Hello ${user.username},`);
+      expect(mail.text).toContain('You have 9 left.');
+      expect(mail.html).toMatch(/You have <strong>9<\/strong> left/);
+      expect(mail.raw).not.toContain(user.recoveryCodes[3]);
+    });
+  });
+
+  describe('throttling wrong codes', () => {
+    it('answers 429 TOO_MANY_ATTEMPTS with Retry-After after 5 wrong codes, even to the right one, until the wait is over', async () => {
+      const user = await enrolledUser();
+      const bystander = await enrolledUser();
+      const challenge = await challengeFor(user);
+      nextStep();
+      const wrong = wrongCode(user.secret);
+      for (let i = 0; i < 5; i++) {
+        expectProblem(await secondStep(challenge, wrong), 401, 'INVALID_TOTP_CODE');
+      }
+      const blocked = await secondStep(challenge, codeAt(user.secret));
+      expectProblem(blocked, 429, 'TOO_MANY_ATTEMPTS');
+      const wait = retryAfterSeconds(blocked);
+      expect(wait).toBeGreaterThan(5);
+
+      // Another user is not slowed down.
+      const other = await challengeFor(bystander);
+      expect((await secondStep(other, codeAt(bystander.secret))).status).toBe(200);
+
+      t.clock.advance(wait - 5);
+      expectProblem(await secondStep(challenge, codeAt(user.secret)), 429, 'TOO_MANY_ATTEMPTS');
+      t.clock.advance(5);
+      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+    });
+
+    it('counts wrong codes per user across sign-in and turning 2FA off', async () => {
+      const user = await enrolledUser();
+      const challenge = await challengeFor(user);
+      nextStep();
+      const wrong = wrongCode(user.secret);
+      for (let i = 0; i < 3; i++) {
+        expectProblem(await secondStep(challenge, wrong), 401, 'INVALID_TOTP_CODE');
+      }
+      for (let i = 0; i < 2; i++) {
+        expectProblem(
+          await disable(user.tokens.accessToken, { currentPassword: user.password, code: wrong }),
+          400,
+          'INVALID_TOTP_CODE',
+        );
+      }
+
+      const right = codeAt(user.secret);
+      const blocked = await secondStep(challenge, right);
+      expectProblem(blocked, 429, 'TOO_MANY_ATTEMPTS');
+      const wait = retryAfterSeconds(blocked);
+      const blockedOff = await disable(user.tokens.accessToken, {
+        currentPassword: user.password,
+        code: right,
+      });
+      expectProblem(blockedOff, 429, 'TOO_MANY_ATTEMPTS');
+      retryAfterSeconds(blockedOff);
+      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+
+      t.clock.advance(wait);
+      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+    });
+  });
+
+  describe('turning 2FA off in the personal center', () => {
+    it('answers 401 INVALID_CREDENTIALS to a wrong password and keeps 2FA on', async () => {
+      const user = await enrolledUser();
+      expectProblem(
+        await disable(user.tokens.accessToken, {
+          currentPassword: `${user.password}x`,
+          code: freshCode(user.secret),
+        }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
+      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+    });
+
+    it('answers 400 INVALID_TOTP_CODE to a wrong code and keeps 2FA on', async () => {
+      const user = await enrolledUser();
+      nextStep();
+      expectProblem(
+        await disable(user.tokens.accessToken, {
+          currentPassword: user.password,
+          code: wrongCode(user.secret),
+        }),
+        400,
+        'INVALID_TOTP_CODE',
+      );
+      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+      expect((await passwordLogin(user.username, user.password)).body.twoFactorRequired).toBe(true);
+    });
+
+    it('turns 2FA off with the password and a current code: sign-in gives tokens at once and a mail says so', async () => {
+      const user = await enrolledUser();
+      const res = await disable(user.tokens.accessToken, {
+        currentPassword: user.password,
+        code: freshCode(user.secret),
+      });
+      expect(res.status).toBe(204);
+      expect(res.text).toBe('');
+      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+
+      const signIn = await passwordLogin(user.username, user.password);
+      expect(signIn.status).toBe(200);
+      expect(signIn.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
+      expect(jwtPayload(signIn.body.accessToken as string).amr).toEqual(['pwd']);
+
+      const mail = await mailTo(user.email, DISABLED_SUBJECT);
+      expect(mail.text).toContain('was turned off for your account by you');
+      // The user may set up an authenticator again.
+      expect((await setup(user.tokens.accessToken)).status).toBe(200);
+    });
+
+    it('refuses to turn 2FA off with a code already used to sign in', async () => {
+      const user = await enrolledUser();
+      const code = freshCode(user.secret);
+      expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
+      expectProblem(
+        await disable(user.tokens.accessToken, { currentPassword: user.password, code }),
+        400,
+        'INVALID_TOTP_CODE',
+      );
+      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+    });
+
+    it('turns 2FA off with a recovery code instead of a current code', async () => {
+      const user = await enrolledUser();
+      const res = await disable(user.tokens.accessToken, {
+        currentPassword: user.password,
+        code: user.recoveryCodes[5],
+      });
+      expect(res.status).toBe(204);
+      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+    });
+
+    it('answers 409 TWO_FACTOR_NOT_ENABLED to a user without 2FA, even one halfway through setup', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const body = { currentPassword: user.password, code: '123456' };
+      expectProblem(await disable(tokens.accessToken, body), 409, 'TWO_FACTOR_NOT_ENABLED');
+      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      expectProblem(
+        await disable(tokens.accessToken, { ...body, code: freshCode(secret) }),
+        409,
+        'TWO_FACTOR_NOT_ENABLED',
+      );
+    });
+  });
+
+  describe('admin reset', () => {
+    it('removes the authenticator: the user signs in with the password alone and is told by mail', async () => {
+      const admin = await createAdmin(t);
+      const user = await enrolledUser();
+      const before = await adminGetUser(admin.tokens, user.id);
+      expect(before.status).toBe(200);
+      expect(before.body.twoFactorEnabled).toBe(true);
+
+      const res = await adminResetTwoFactor(admin.tokens, user.id);
+      expect(res.status).toBe(204);
+      expect(res.text).toBe('');
+
+      const after = await adminGetUser(admin.tokens, user.id);
+      expect(after.body.twoFactorEnabled).toBe(false);
+      const signIn = await passwordLogin(user.username, user.password);
+      expect(signIn.status).toBe(200);
+      expect(signIn.body.accessToken).toEqual(expect.any(String));
+      expect(signIn.body).not.toHaveProperty('challengeToken');
+
+      const mail = await mailTo(user.email, DISABLED_SUBJECT);
+      expect(mail.text).toContain('was turned off for your account by an administrator');
+      expect(mail.html).toContain('by an administrator');
+    });
+
+    it('answers 404 USER_NOT_FOUND for an unknown user id', async () => {
+      const admin = await createAdmin(t);
+      expectProblem(await adminResetTwoFactor(admin.tokens, randomUUID()), 404, 'USER_NOT_FOUND');
+    });
+
+    it('answers 403 FORBIDDEN to a user who is not an admin, and leaves 2FA on', async () => {
+      const admin = await createAdmin(t);
+      const user = await enrolledUser();
+      const other = await createUser(t);
+      const otherTokens = await login(t, other.username, other.password);
+      expectProblem(await adminResetTwoFactor(otherTokens, user.id), 403, 'FORBIDDEN');
+      expectProblem(await adminResetTwoFactor(user.tokens, user.id), 403, 'FORBIDDEN');
+      expect((await adminGetUser(admin.tokens, user.id)).body.twoFactorEnabled).toBe(true);
+    });
+  });
+
+  describe('audit trail', () => {
+    it('records enabling, a failed code, a recovery code used and an admin reset for the user', async () => {
+      const admin = await createAdmin(t);
+      const user = await enrolledUser();
+      const challenge = await challengeFor(user);
+      expectProblem(await secondStep(challenge, wrongCode(user.secret)), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(challenge, user.recoveryCodes[0])).status).toBe(200);
+      expect((await adminResetTwoFactor(admin.tokens, user.id)).status).toBe(204);
+
+      const res = await t
+        .http()
+        .get('/api/v1/admin/audit-events')
+        .query({ userId: user.id, pageSize: 100 })
+        .set(...bearer(admin.tokens.accessToken));
+      expect(res.status).toBe(200);
+      const items = res.body.items as {
+        type: string;
+        actorId: string | null;
+        subjectId: string | null;
+        details: Json;
+      }[];
+      const find = (type: string) => items.find((e) => e.type === type);
+      expect(find('two_factor.enabled')).toMatchObject({ actorId: user.id, subjectId: user.id });
+      expect(find('two_factor.code_failed')).toMatchObject({ subjectId: user.id });
+      expect(find('two_factor.recovery_code_used')).toMatchObject({
+        subjectId: user.id,
+        details: { remaining: 9 },
+      });
+      expect(find('two_factor.reset_by_admin')).toMatchObject({
+        actorId: admin.id,
+        subjectId: user.id,
+      });
+      const dump = JSON.stringify(res.body);
+      for (const secretText of [user.secret, ...user.recoveryCodes]) {
+        expect(dump).not.toContain(secretText);
+      }
+    });
+  });
+
+  describe('secrets at rest', () => {
+    it('stores the TOTP secret encrypted, before and after 2FA is turned on', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      const key = base32Decode(secret);
+      const stored = async (): Promise<string> => {
+        const rows = await db().query<{ secret_sealed: string }[]>(
+          'SELECT secret_sealed FROM two_factor_credentials WHERE user_id = $1',
+          [user.id],
+        );
+        expect(rows).toHaveLength(1);
+        return rows[0].secret_sealed;
+      };
+      const expectSealed = (sealed: string) => {
+        expect(sealed.length).toBeGreaterThan(0);
+        expect(sealed.toUpperCase()).not.toContain(secret);
+        for (const encoding of ['hex', 'base64', 'base64url'] as const) {
+          expect(sealed).not.toContain(key.toString(encoding).replace(/=+$/, ''));
+        }
+      };
+
+      expectSealed(await stored());
+      expect((await enable(tokens.accessToken, freshCode(secret))).status).toBe(200);
+      expectSealed(await stored());
+    });
+
+    it('stores recovery codes only as 32-byte hashes', async () => {
+      const user = await enrolledUser();
+      const rows = await db().query<{ code_hash: Buffer }[]>(
+        'SELECT code_hash FROM recovery_codes WHERE user_id = $1',
+        [user.id],
+      );
+      expect(rows).toHaveLength(10);
+      const hashes = rows.map((r) => r.code_hash);
+      expect(new Set(hashes.map((h) => h.toString('hex'))).size).toBe(10);
+      for (const hash of hashes) {
+        expect(Buffer.isBuffer(hash)).toBe(true);
+        expect(hash).toHaveLength(32);
+      }
+      for (const code of user.recoveryCodes) {
+        for (const form of [code, code.replace(/-/g, ''), code.toUpperCase()]) {
+          for (const hash of hashes) {
+            expect(hash.equals(Buffer.from(form))).toBe(false);
+            expect(hash.toString('latin1')).not.toContain(form);
+          }
+        }
+      }
+    });
+  });
+});
