@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createValidationPipe } from './common/errors/validation.js';
 import type { LogLevel, Settings } from './config/settings.js';
+import { MetricsService } from './metrics/metrics.service.js';
 
 const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -52,11 +53,14 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   });
   // An access log at debug level: the route template only, never the query string or body.
   const http = new Logger('Http');
+  const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     http.debug({
       requestId: request.id,
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
       ip: request.ip,

@@ -8,6 +8,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { outboxContextLabel } from './mail-outbox.service.js';
 import { MailRenderer } from './mail-renderer.js';
 import type { MailTemplateName, MailTemplates } from './mail-templates.js';
@@ -51,6 +52,7 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnApplicationSh
     private readonly transport: MailTransport,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -121,9 +123,11 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnApplicationSh
         `UPDATE mail_outbox SET status = 'sent', sent_at = $2, context_sealed = NULL, last_error = NULL WHERE id = $1`,
         [row.id, this.clock.now()],
       );
+      this.metrics.mailsSent.inc({ outcome: 'sent' });
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).slice(0, 500);
       const dead = row.attempts >= MAX_ATTEMPTS;
+      this.metrics.mailsSent.inc({ outcome: dead ? 'dead' : 'retry' });
       await this.dataSource.query(
         `UPDATE mail_outbox SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1`,
         [
