@@ -129,11 +129,16 @@ export class AuthService {
         'This account is disabled. Contact your administrator.',
       );
     }
+    // A challenge signs in once: a second success would need the password again. A completed
+    // challenge is refused before the code is checked, so it cannot use up a good code.
+    const onceKey = `challenge:${challenge.id}`;
+    if (await this.limiter.isClaimed(onceKey)) {
+      throw new AppError('CHALLENGE_INVALID', 'This sign-in was already completed; sign in again.');
+    }
     if (!(await this.twoFactor.verify(user, code, { ip, flowId: null, how: 'to sign in' }))) {
       throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.', { status: 401 });
     }
-    // A challenge signs in once: a second success would need the password again.
-    if (!(await this.limiter.claimOnce(`challenge:${challenge.id}`, CHALLENGE_TTL_SECONDS))) {
+    if (!(await this.limiter.claimOnce(onceKey, CHALLENGE_TTL_SECONDS))) {
       throw new AppError('CHALLENGE_INVALID', 'This sign-in was already completed; sign in again.');
     }
     const amr = ['pwd', 'otp'];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
@@ -48,7 +48,7 @@ export interface TwoFactorStepResult {
  * new password → signed in. Its order is decided by `authorizeStep`, which the guard calls.
  */
 @Injectable()
-export class PasswordResetService {
+export class PasswordResetService implements OnModuleInit {
   private readonly linkTtl: number;
   private readonly sessionTtl: number;
   private readonly disclosure: ResetDisclosure;
@@ -72,18 +72,38 @@ export class PasswordResetService {
     this.publicUrl = config.get('http', { infer: true }).publicUrl;
   }
 
+  /** A disabled user's reset dies: enabling them again must not revive a link or a session. */
+  onModuleInit(): void {
+    this.users.onUserDisabled(async (m, userId) => {
+      const now = this.clock.now();
+      await m
+        .getRepository(ResetSessionEntity)
+        .update(
+          { userId, finishedAt: IsNull() },
+          { finishedAt: now, finishReason: 'user_disabled', pendingSecretSealed: null },
+        );
+      await m
+        .getRepository(ResetLinkEntity)
+        .update({ userId, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
+    });
+  }
+
   /**
    * Step 1: a user asks for a link by username or email. Every request counts against the
    * identifier and the client address. The mail is queued, never sent inline.
    */
   async request(identifier: string, ip: string): Promise<{ message: string }> {
+    const user = await this.users.findByLogin(identifier);
+    // Per account when there is one, so its username and email share one allowance.
     const keys: LimitedKey[] = [
-      { key: `reset-request:${identifier.toLowerCase()}`, policy: RESET_REQUEST_POLICY },
+      {
+        key: `reset-request:${user?.id ?? identifier.toLowerCase()}`,
+        policy: RESET_REQUEST_POLICY,
+      },
       { key: `reset-client:${ip}`, policy: RESET_CLIENT_POLICY },
     ];
     await this.limiter.assertAllowed(keys);
     await this.limiter.recordFailure(keys);
-    const user = await this.users.findByLogin(identifier);
     const validFor = describeDuration(this.linkTtl);
     if (this.disclosure === 'explicit') {
       if (!user) {
@@ -119,26 +139,23 @@ export class PasswordResetService {
     const hash = sha256(token);
     type Outcome = { refusal: LinkRefusal } | { resetToken: string; user: UserEntity };
     const opened = await this.dataSource.transaction(async (m): Promise<Outcome> => {
-      const [rows] = await m.query<
-        [{ id: string; user_id: string; flow_id: string; created_at: Date }[], number]
-      >(
-        `UPDATE password_reset_links SET used_at = $2
-          WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-          RETURNING id, user_id, flow_id, created_at`,
-        [hash, now],
-      );
-      const link = rows[0];
-      if (!link) {
-        return { refusal: await this.whyLinkRefused(m, hash, now) };
+      // The row lock makes parallel openings take turns: exactly one finds it unused.
+      const link = await m
+        .getRepository(ResetLinkEntity)
+        .createQueryBuilder('l')
+        .setLock('pessimistic_write')
+        .where('l.token_hash = :hash', { hash })
+        .getOne();
+      const checked = await this.checkLink(m, link, now);
+      if (typeof checked === 'string' || !link) {
+        return { refusal: typeof checked === 'string' ? checked : 'RESET_LINK_INVALID' };
       }
-      const user = await this.users.findById(link.user_id, m);
-      if (!user || user.disabled || user.passwordChangedAt > new Date(link.created_at)) {
-        return { refusal: 'RESET_LINK_INVALID' };
-      }
+      const user = checked;
+      await m.getRepository(ResetLinkEntity).update({ id: link.id }, { usedAt: now });
       const resetToken = randomToken();
       await m.getRepository(ResetSessionEntity).insert({
         userId: user.id,
-        flowId: link.flow_id,
+        flowId: link.flowId,
         tokenHash: sha256(resetToken),
         createdAt: now,
         expiresAt: new Date(now.getTime() + this.sessionTtl * 1000),
@@ -154,7 +171,7 @@ export class PasswordResetService {
           actorId: user.id,
           subjectId: user.id,
           clientIp: ip,
-          flowId: link.flow_id,
+          flowId: link.flowId,
         },
         m,
       );
@@ -242,7 +259,7 @@ export class PasswordResetService {
     const secret = this.twoFactor.openSecret(user.id, session.pendingSecretSealed);
     let step: number;
     try {
-      step = await this.twoFactor.checkNewSecret(user.id, secret, code, ip);
+      step = await this.twoFactor.checkNewSecret(user.id, secret, code, ip, session.flowId);
     } catch (error) {
       if (error instanceof AppError && error.code === 'INVALID_TOTP_CODE') {
         await this.countWrongCode(session, user, ip);
@@ -361,15 +378,27 @@ export class PasswordResetService {
     });
   }
 
-  private async whyLinkRefused(m: EntityManager, hash: Buffer, now: Date): Promise<LinkRefusal> {
-    const link = await m.getRepository(ResetLinkEntity).findOneBy({ tokenHash: hash });
+  /** Why a link cannot be opened now, or its user when it can. Checked before it is used up. */
+  private async checkLink(
+    m: EntityManager,
+    link: ResetLinkEntity | null,
+    now: Date,
+  ): Promise<LinkRefusal | UserEntity> {
     if (!link || link.revokedAt) {
       return 'RESET_LINK_INVALID';
     }
     if (link.usedAt) {
       return 'RESET_LINK_USED';
     }
-    return link.expiresAt <= now ? 'RESET_LINK_EXPIRED' : 'RESET_LINK_INVALID';
+    if (link.expiresAt <= now) {
+      return 'RESET_LINK_EXPIRED';
+    }
+    const user = await this.users.findById(link.userId, m);
+    // Deleted or disabled since, or the password changed after the link was sent.
+    if (!user || user.disabled || user.passwordChangedAt > link.createdAt) {
+      return 'RESET_LINK_INVALID';
+    }
+    return user;
   }
 
   private linkError(

@@ -52,6 +52,10 @@ export class AttemptLimiter implements OnApplicationShutdown {
     return this.store.claimOnce(key, this.clock.now().getTime(), ttlSeconds * 1000);
   }
 
+  isClaimed(key: string): Promise<boolean> {
+    return this.store.isClaimed(key);
+  }
+
   async clear(key: string): Promise<void> {
     await this.store.clear(key);
   }

@@ -14,6 +14,8 @@ export interface AttemptStore {
   clear(key: string): Promise<void>;
   /** True the first time a key is claimed within `ttlMs`, false afterwards (single-use tokens). */
   claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean>;
+  /** Whether claimOnce already took the key (and it has not expired). */
+  isClaimed(key: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -55,8 +57,12 @@ export class MemoryAttemptStore implements AttemptStore {
     return Promise.resolve();
   }
 
+  async isClaimed(key: string): Promise<boolean> {
+    return (await this.get(`once:${key}`)) !== null;
+  }
+
   async claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean> {
-    if (await this.get(`once:${key}`)) {
+    if (await this.isClaimed(key)) {
       return false;
     }
     await this.addFailure(`once:${key}`, nowMs, ttlMs);
@@ -89,6 +95,10 @@ export class RedisAttemptStore implements AttemptStore {
 
   async clear(key: string): Promise<void> {
     await this.redis.del(this.k(key));
+  }
+
+  async isClaimed(key: string): Promise<boolean> {
+    return (await this.redis.exists(this.k(`once:${key}`))) === 1;
   }
 
   async claimOnce(key: string, _nowMs: number, ttlMs: number): Promise<boolean> {

@@ -168,11 +168,12 @@ export class TwoFactorService {
     secret: string,
     code: string,
     ip: string | null,
+    flowId: string | null = null,
   ): Promise<number> {
     await this.limiter.assertAllowed([throttleKey(userId)]);
     const step = await acceptedStep(secret, code, this.clock.nowSeconds(), null);
     if (step === null) {
-      await this.failed(userId, ip, null);
+      await this.failed(userId, ip, flowId);
       throw new AppError(
         'INVALID_TOTP_CODE',
         'The code is not valid. Check the time on your phone and try the next code.',

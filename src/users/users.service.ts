@@ -65,6 +65,9 @@ export interface AuthState {
 
 const AUTH_STATE_TTL_MS = 2000;
 
+/** Runs inside the transaction that disables a user (e.g. to end a password reset in progress). */
+export type UserDisabledHook = (manager: EntityManager, userId: string) => Promise<void>;
+
 export function accountKey(userId: string): string {
   return `account:${userId}`;
 }
@@ -73,6 +76,7 @@ export function accountKey(userId: string): string {
 export class UsersService {
   private readonly authStates = new TtlCache<string, AuthState | null>(AUTH_STATE_TTL_MS, 50_000);
   private readonly historySize: number;
+  private readonly disableHooks: UserDisabledHook[] = [];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -88,6 +92,11 @@ export class UsersService {
     config: ConfigService<Settings, true>,
   ) {
     this.historySize = config.get('password', { infer: true }).history;
+  }
+
+  /** Other modules end their own state of a user who is disabled, in the same transaction. */
+  onUserDisabled(hook: UserDisabledHook): void {
+    this.disableHooks.push(hook);
   }
 
   async create(input: NewUser, actor: Actor): Promise<UserView> {
@@ -222,6 +231,9 @@ export class UsersService {
       await this.users.update(id, patch, m);
       if (changes.disabled === true && !user.disabled) {
         await this.sessions.revokeAllForUser(id, 'user_disabled', m);
+        for (const hook of this.disableHooks) {
+          await hook(m, id);
+        }
       }
       const type =
         changes.disabled === true && !user.disabled

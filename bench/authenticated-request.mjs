@@ -1,0 +1,413 @@
+// Benchmark: what an authenticated request costs, and how fast the service starts.
+//
+//   npm run bench            (builds first; needs PostgreSQL, see bench/README.md)
+//
+// Runs the built server (dist/main.js) as a child process, the way it runs in production, and
+// drives it with autocannon from this process over loopback:
+//   1. GET  /health/live             framework baseline: routing, hooks, JSON, no auth, no database
+//   2. GET  /api/v1/me               bearer auth (ES256 verify + session check + user state, both
+//                                    behind 2-second in-process caches) and one SELECT of the user
+//   3. POST /api/v1/auth/introspect  the same token checks without the SELECT (public endpoint)
+// first on PostgreSQL, then on the embedded PGlite. It also measures the time from spawn to
+// /health/ready answering 200 and the server's memory. Total run time is well under a minute.
+//
+// Settings (environment): BENCH_PG_URL (a database the benchmark may create databases from,
+// default postgres://postgres@127.0.0.1:5432/postgres), BENCH_DURATION (seconds per endpoint,
+// default 5), BENCH_CONNECTIONS (default 10), BENCH_SKIP_PGLITE=1, BENCH_SKIP_POSTGRES=1.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = join(ROOT, 'dist', 'main.js');
+const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BENCH_DB = 'portcullis_bench';
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ADMIN_USERNAME = 'admin';
+const ADMIN_PASSWORD = `bench-${randomBytes(12).toString('base64url')}`;
+
+function log(message) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident memory (current and peak) of a process, in MiB, from /proc (Linux only). */
+function memoryMiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  } catch {
+    return { rss: NaN, peak: NaN };
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux only). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/** Starts `node dist/main.js` (or `node ...args`) and resolves once GET /health/ready answers 200. */
+async function startServer(label, env, args = [MAIN]) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ADMIN_USERNAME,
+      ADMIN_PASSWORD,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  let exit;
+  void exited.then((e) => (exit = e));
+  const deadline = started + 120_000;
+  for (;;) {
+    if (exit) {
+      throw new Error(`${label}: server exited (${JSON.stringify(exit)}) before ready:\n${output}`);
+    }
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${label}: not ready after 120 s:\n${output}`);
+    }
+    try {
+      const response = await fetch(`${base}/health/ready`);
+      if (response.status === 200) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(20);
+  }
+  const startupMs = performance.now() - started;
+  log(`${label}: ready in ${startupMs.toFixed(0)} ms on port ${port}`);
+  return {
+    base,
+    child,
+    startupMs,
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      const result = await Promise.race([exited, sleep(30_000).then(() => undefined)]);
+      if (!result) {
+        child.kill('SIGKILL');
+        throw new Error(`${label}: did not exit within 30 s of SIGTERM`);
+      }
+      return result;
+    },
+  };
+}
+
+async function json(response) {
+  const body = await response.json();
+  if (!response.ok) {
+    throw new Error(`${response.url} answered ${response.status}: ${JSON.stringify(body)}`);
+  }
+  return body;
+}
+
+async function login(base) {
+  const body = await json(
+    await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: ADMIN_USERNAME, password: ADMIN_PASSWORD }),
+    }),
+  );
+  if (!body.accessToken) {
+    throw new Error(`login gave no access token: ${JSON.stringify(body)}`);
+  }
+  return body.accessToken;
+}
+
+function scenarios(token) {
+  return [
+    { name: 'GET /health/live', path: '/health/live', method: 'GET', headers: {} },
+    {
+      name: 'GET /api/v1/me',
+      path: '/api/v1/me',
+      method: 'GET',
+      headers: { authorization: `Bearer ${token}` },
+    },
+    {
+      name: 'POST /api/v1/auth/introspect',
+      path: '/api/v1/auth/introspect',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    },
+  ];
+}
+
+/** Checks each scenario answers what it should before load is put on it. */
+async function sanityCheck(base, token) {
+  const me = await json(
+    await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } }),
+  );
+  if (me.username !== ADMIN_USERNAME) {
+    throw new Error(`/me answered ${JSON.stringify(me)}`);
+  }
+  const introspection = await json(
+    await fetch(`${base}/api/v1/auth/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    }),
+  );
+  if (introspection.active !== true) {
+    throw new Error(`introspect answered ${JSON.stringify(introspection)}`);
+  }
+}
+
+function cannon(options) {
+  return autocannon({ connections: CONNECTIONS, pipelining: 1, ...options });
+}
+
+/** Loads one endpoint for DURATION seconds; fails on any answer but 2xx. */
+async function loadOne(label, server, name, options) {
+  const cpuBefore = cpuSeconds(server.child.pid);
+  const result = await cannon({ ...options, duration: DURATION });
+  const cpu = (cpuSeconds(server.child.pid) - cpuBefore) / result.duration;
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(
+      `${label} ${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors ` +
+        `(${JSON.stringify(result.statusCodeStats)})`,
+    );
+  }
+  log(`${label} ${name}: ${result.requests.average.toFixed(0)} req/s`);
+  return {
+    database: label,
+    endpoint: name,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    serverCpu: cpu,
+  };
+}
+
+/** Warms the JIT and the caches briefly, then loads each scenario for DURATION seconds. */
+async function measure(label, server, token) {
+  const list = scenarios(token);
+  await cannon({ url: server.base, duration: 1, requests: list.map(({ name: _n, ...r }) => r) });
+  const rows = [];
+  for (const { name, path, ...request } of list) {
+    rows.push(await loadOne(label, server, name, { url: server.base + path, ...request }));
+  }
+  return rows;
+}
+
+/** The same route on a bare Fastify server: what this machine gives at this moment. */
+const BARE_FASTIFY = `
+import Fastify from 'fastify';
+const app = Fastify({ logger: false });
+app.get('/health/live', async () => ({ status: 'ok' }));
+app.get('/health/ready', async () => ({ status: 'ok' }));
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+`;
+
+async function benchBareFastify(loads) {
+  const server = await startServer('bare Fastify', {}, ['--input-type=module', '-e', BARE_FASTIFY]);
+  try {
+    const url = `${server.base}/health/live`;
+    loads.push(await loadOne('(reference)', server, 'bare Fastify GET /health/live', { url }));
+  } finally {
+    await server.stop();
+  }
+}
+
+async function withBenchDatabase(run) {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${BENCH_DB}`;
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${BENCH_DB}`);
+    return await run(dbUrl.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+/**
+ * Starts the server twice on the same storage: once empty (migrations, signing key, first admin),
+ * then again as a restart, which is the one put under load.
+ */
+async function startTwiceAndLoad(database, env, starts, loads) {
+  const first = await startServer(`${database} (first start)`, env);
+  const firstMem = memoryMiB(first.child.pid);
+  const firstExit = await first.stop();
+  starts.push({
+    database,
+    start: 'first (empty)',
+    ...common(first, firstMem, firstMem, firstExit),
+  });
+  const second = await startServer(`${database} (second start)`, env);
+  const atReady = memoryMiB(second.child.pid);
+  loads.push(...(await measure(database, second, await prepare(second))));
+  const after = memoryMiB(second.child.pid);
+  const exit = await second.stop();
+  starts.push({ database, start: 'second (restart)', ...common(second, atReady, after, exit) });
+}
+
+async function benchPostgres(starts, loads) {
+  await withBenchDatabase(async (url) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+    try {
+      const env = {
+        DATABASE_URL: url,
+        DATA_DIR: dataDir,
+        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      };
+      await startTwiceAndLoad('PostgreSQL', env, starts, loads);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+}
+
+async function benchPglite(starts, loads) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  try {
+    await startTwiceAndLoad('PGlite', { DATA_DIR: dataDir }, starts, loads);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function prepare(server) {
+  const token = await login(server.base);
+  await sanityCheck(server.base, token);
+  return token;
+}
+
+function common(server, atReady, after, exit) {
+  return {
+    startupMs: server.startupMs,
+    rssAtReady: atReady.rss,
+    rssAfter: after.rss,
+    peakRss: after.peak,
+    exit: exit.code ?? exit.signal,
+  };
+}
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const fixed = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function main() {
+  if (!existsSync(MAIN)) {
+    throw new Error('dist/main.js is missing: run `npm run build` first (or `npm run bench`)');
+  }
+  const began = performance.now();
+  const load = loadavg()[0];
+  log(
+    `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ` +
+      `load average ${load.toFixed(2)}; ${DURATION} s per endpoint, ${CONNECTIONS} connections`,
+  );
+  if (load > cpus().length / 2) {
+    log('warning: the machine is busy; the numbers below will be lower and noisier than usual');
+  }
+  const starts = [];
+  const loads = [];
+  await benchBareFastify(loads);
+  if (process.env.BENCH_SKIP_POSTGRES !== '1') {
+    await benchPostgres(starts, loads);
+  }
+  if (process.env.BENCH_SKIP_PGLITE !== '1') {
+    await benchPglite(starts, loads);
+  }
+
+  const out = [];
+  out.push(
+    `Portcullis benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ` +
+      `${cpus().length} cores, load average at start ${load.toFixed(2)}; ` +
+      `autocannon ${CONNECTIONS} connections, ${DURATION} s per row, loopback`,
+    '',
+    table(
+      ['database', 'endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU', 'CPU ms/req'],
+      loads.map((r) => [
+        r.database,
+        r.endpoint,
+        fixed(r.reqPerSec),
+        fixed(r.p50, 1),
+        fixed(r.p99, 1),
+        `${fixed(r.serverCpu * 100)} %`,
+        fixed((r.serverCpu / r.reqPerSec) * 1000, 3),
+      ]),
+    ),
+    '',
+    table(
+      [
+        'database',
+        'start',
+        'spawn → ready ms',
+        'RSS at ready MiB',
+        'RSS after load MiB',
+        'peak RSS MiB',
+        'exit on SIGTERM',
+      ],
+      starts.map((s) => [
+        s.database,
+        s.start,
+        fixed(s.startupMs),
+        fixed(s.rssAtReady),
+        s.rssAfter === s.rssAtReady ? '-' : fixed(s.rssAfter),
+        fixed(s.peakRss),
+        s.exit,
+      ]),
+    ),
+    '',
+    `(total ${((performance.now() - began) / 1000).toFixed(1)} s)`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`[bench] failed: ${error instanceof Error ? error.message : error}\n`);
+  process.exit(1);
+});

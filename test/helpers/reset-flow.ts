@@ -1,0 +1,147 @@
+import { expect } from '@jest/globals';
+import type { Response } from 'supertest';
+import { bearer } from './factories.js';
+import type { SinkMail, SmtpSink } from './smtp-sink.js';
+import type { TestApp } from './test-app.js';
+import { TOTP_PERIOD_SECONDS, totp } from './totp.js';
+
+/** PUBLIC_URL of every test app (test-app.ts). */
+export const PUBLIC_URL = 'http://portcullis.test';
+
+export const RESET_SUBJECT = 'Reset your password';
+export const PASSWORD_CHANGED_SUBJECT = 'Your password was changed';
+export const RECOVERY_USED_SUBJECT = 'A recovery code was used';
+
+export function expectProblem(res: Response, status: number, code: string): void {
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
+}
+
+/** The claims of a compact JWS, read without verifying anything. */
+export function jwtPayload(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+/** Retry-After as a client reads it: whole seconds. */
+export function retryAfterSeconds(res: Response): number {
+  const header = res.headers['retry-after'];
+  expect(header).toMatch(/^\d+$/);
+  return Number(header);
+}
+
+/** The reset link in the text part of a mail, as a user would click it, and its token. */
+export function resetLinkIn(mail: SinkMail): { link: string; token: string } {
+  const link = /\S+\/reset-password\?\S+/.exec(mail.text)?.[0];
+  if (!link) {
+    throw new Error(`no reset link in the mail text:\n${mail.text}`);
+  }
+  const token = new URL(link).searchParams.get('token');
+  if (!token) {
+    throw new Error(`the reset link carries no token: ${link}`);
+  }
+  return { link, token };
+}
+
+/**
+ * An authenticator app next to the test app's clock. `freshCode` moves the clock to one second
+ * into the next 30 s step, so the code is newer than any accepted before and stays valid while
+ * the test runs.
+ */
+export function authenticator(t: TestApp) {
+  const periodMs = TOTP_PERIOD_SECONDS * 1000;
+  const nowSeconds = () => Math.floor(t.clock.now().getTime() / 1000);
+  const nextStep = (): void => {
+    const intoStepMs = t.clock.now().getTime() % periodMs;
+    t.clock.advance((periodMs - intoStepMs + 1000) / 1000);
+  };
+  const codeAt = (secret: string, steps = 0): string =>
+    totp(secret, nowSeconds() + steps * TOTP_PERIOD_SECONDS);
+  return {
+    nextStep,
+    codeAt,
+    freshCode(secret: string): string {
+      nextStep();
+      return codeAt(secret);
+    },
+    /** Six digits that are the code of none of the steps the service accepts now. */
+    wrongCode(secret: string): string {
+      const valid = new Set([-1, 0, 1].map((steps) => codeAt(secret, steps)));
+      let n = (Number(codeAt(secret)) + 500_000) % 1_000_000;
+      while (valid.has(String(n).padStart(6, '0'))) {
+        n = (n + 1) % 1_000_000;
+      }
+      return String(n).padStart(6, '0');
+    },
+  };
+}
+
+export interface RequestedLink {
+  mail: SinkMail;
+  link: string;
+  token: string;
+}
+
+/** The calls of the forgot-password flow, and the mails they cause, for one app and sink. */
+export function resetClient(t: TestApp, sink: SmtpSink) {
+  const base = '/api/v1/password-reset';
+  const mailsTo = (address: string, subject: string): SinkMail[] =>
+    sink.mails.filter((m) => m.envelopeTo.includes(address.toLowerCase()) && m.subject === subject);
+
+  const client = {
+    request: (identifier: string, headers: Record<string, string> = {}) =>
+      t.http().post(`${base}/requests`).set(headers).send({ identifier }),
+    open: (token: string) => t.http().post(`${base}/sessions`).send({ token }),
+    setup: (resetToken: string) =>
+      t
+        .http()
+        .post(`${base}/two-factor/setup`)
+        .set(...bearer(resetToken)),
+    verify: (resetToken: string, code: string) =>
+      t
+        .http()
+        .post(`${base}/two-factor/verify`)
+        .set(...bearer(resetToken))
+        .send({ code }),
+    password: (resetToken: string, newPassword: string) =>
+      t
+        .http()
+        .post(`${base}/password`)
+        .set(...bearer(resetToken))
+        .send({ newPassword }),
+
+    mailsTo,
+    /** Waits for the `n`-th mail (1-based) with this subject to this address. */
+    async nthMailTo(address: string, subject: string, n: number): Promise<SinkMail> {
+      await sink.waitForMail(() => mailsTo(address, subject).length >= n);
+      return mailsTo(address, subject)[n - 1];
+    },
+
+    /**
+     * Asks for a link (202) and returns the reset mail that request sent to `email`; the mails of
+     * earlier requests for that address must have arrived already.
+     */
+    async requestLink(
+      identifier: string,
+      email: string,
+      headers: Record<string, string> = {},
+    ): Promise<RequestedLink> {
+      const before = mailsTo(email, RESET_SUBJECT).length;
+      const res = await client.request(identifier, headers);
+      expect(res.status).toBe(202);
+      const mail = await client.nthMailTo(email, RESET_SUBJECT, before + 1);
+      return { mail, ...resetLinkIn(mail) };
+    },
+
+    /** Asks for a link and opens it: the reset token of a fresh reset session. */
+    async startReset(user: { username: string; email: string | null }): Promise<string> {
+      const { token } = await client.requestLink(user.username, user.email as string);
+      const opened = await client.open(token);
+      expect(opened.status).toBe(201);
+      return opened.body.resetToken as string;
+    },
+  };
+  return client;
+}
