@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 // Jest in native ESM mode (NestJS 12 is ESM-only): run through `node --experimental-vm-modules`.
 const swc = [
   '@swc/jest',
@@ -31,7 +33,8 @@ const common = {
 
 export default {
   // On PostgreSQL every test app shares one database (and one mail outbox): run files one at a time.
-  ...(process.env.TEST_DATABASE_URL ? { maxWorkers: 1 } : {}),
+  // On PGlite each app has its own database: two files at once, even on a two-core machine.
+  maxWorkers: process.env.TEST_DATABASE_URL ? 1 : Math.max(2, availableParallelism() - 1),
   // Booting the app on embedded PGlite takes a few seconds; no test waits on time otherwise.
   testTimeout: 60000,
   projects: [
