@@ -5,6 +5,7 @@ import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
   login,
   strongPassword,
   type TestUser,
@@ -66,11 +67,6 @@ describe('admin user management', () => {
       .get('/api/v1/admin/users')
       .query(query)
       .set(...asAdmin());
-  const me = (accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -380,7 +376,7 @@ describe('admin user management', () => {
       const disabled = await patchUser(user.id, { disabled: true });
       expect(disabled.status).toBe(200);
       expect(disabled.body.disabled).toBe(true);
-      expectProblem(await me(tokens.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, tokens.accessToken), 401, 'UNAUTHORIZED');
       const refused = await t
         .http()
         .post('/api/v1/auth/login')
@@ -391,7 +387,7 @@ describe('admin user management', () => {
       expect(enabled.status).toBe(200);
       expect(enabled.body.disabled).toBe(false);
       const again = await login(t, user.username, user.password);
-      expect((await me(again.accessToken)).status).toBe(200);
+      expect((await getMe(t, again.accessToken)).status).toBe(200);
     });
 
     it('answers 409 EMAIL_TAKEN when the email belongs to another user', async () => {
@@ -459,7 +455,7 @@ describe('admin user management', () => {
         .delete(`/api/v1/admin/users/${user.id}`)
         .set(...asAdmin());
       expectProblem(again, 404, 'USER_NOT_FOUND');
-      expectProblem(await me(tokens.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, tokens.accessToken), 401, 'UNAUTHORIZED');
       const signIn = await t
         .http()
         .post('/api/v1/auth/login')
@@ -485,7 +481,7 @@ describe('admin user management', () => {
 
       const res = await setPassword(user.id, { password });
       expect(res.status).toBe(204);
-      expectProblem(await me(before.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, before.accessToken), 401, 'UNAUTHORIZED');
       const refresh = await t
         .http()
         .post('/api/v1/auth/refresh')
@@ -498,7 +494,7 @@ describe('admin user management', () => {
       expectProblem(oldPassword, 401, 'INVALID_CREDENTIALS');
 
       const after = await login(t, user.username, password);
-      const profile = await me(after.accessToken);
+      const profile = await getMe(t, after.accessToken);
       expect(profile.status).toBe(200);
       expect(profile.body.mustChangePassword).toBe(true);
       const blocked = await t
@@ -514,7 +510,7 @@ describe('admin user management', () => {
       const password = strongPassword();
       expect((await setPassword(user.id, { password, temporary: false })).status).toBe(204);
       const tokens = await login(t, user.username, password);
-      expect((await me(tokens.accessToken)).body.mustChangePassword).toBe(false);
+      expect((await getMe(t, tokens.accessToken)).body.mustChangePassword).toBe(false);
       const email = `${uniqueName('free')}@example.com`;
       const changed = await t
         .http()

@@ -4,11 +4,13 @@ import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
   login,
   strongPassword,
   uniqueName,
   type TestUser,
 } from './helpers/factories.js';
+import { auditEvents, queryAuditEvents } from './helpers/audit.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /** From src/rate-limit/backoff-policy.ts: ACCOUNT_POLICY and CLIENT_POLICY. */
@@ -63,12 +65,6 @@ describe('signing in', () => {
     await t.close();
   });
 
-  const me = (accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
-
   describe('with a password', () => {
     it('signs in by username, whatever its case', async () => {
       const user = await createUser(t);
@@ -76,7 +72,7 @@ describe('signing in', () => {
         const res = await attempt(t, name, user.password);
         expect(res.status).toBe(200);
         expect(res.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
-        const profile = await me(res.body.accessToken as string);
+        const profile = await getMe(t, res.body.accessToken as string);
         expect(profile.status).toBe(200);
         expect(profile.body).toMatchObject({ id: user.id, username: user.username });
       }
@@ -88,7 +84,7 @@ describe('signing in', () => {
       for (const identifier of [email, email.toUpperCase()]) {
         const res = await attempt(t, identifier, user.password);
         expect(res.status).toBe(200);
-        const profile = await me(res.body.accessToken as string);
+        const profile = await getMe(t, res.body.accessToken as string);
         expect(profile.body).toMatchObject({ id: user.id, email });
       }
     });
@@ -153,13 +149,7 @@ describe('signing in', () => {
       );
       await login(t, user.username, user.password);
 
-      const res = await t
-        .http()
-        .get('/api/v1/admin/audit-events')
-        .query({ userId: user.id, pageSize: 100 })
-        .set(...bearer(admin.tokens.accessToken));
-      expect(res.status).toBe(200);
-      const items = res.body.items as { type: string; subjectId: string; details: object }[];
+      const { items, body } = await auditEvents(t, admin.tokens.accessToken, user.id);
       expect(items.map((e) => e.type)).toEqual(
         expect.arrayContaining(['login.failed', 'login.succeeded']),
       );
@@ -176,14 +166,12 @@ describe('signing in', () => {
       const types = items.map((e) => e.type);
       expect(types.indexOf('login.succeeded')).toBeLessThan(types.indexOf('login.failed'));
       // No event holds the password.
-      expect(JSON.stringify(res.body)).not.toContain(user.password);
+      expect(JSON.stringify(body)).not.toContain(user.password);
 
-      const failedOnly = await t
-        .http()
-        .get('/api/v1/admin/audit-events')
-        .query({ userId: user.id, type: 'login.failed' })
-        .set(...bearer(admin.tokens.accessToken));
-      expect(failedOnly.status).toBe(200);
+      const failedOnly = await queryAuditEvents(t, admin.tokens.accessToken, {
+        userId: user.id,
+        type: 'login.failed',
+      });
       expect(failedOnly.body.total).toBe(1);
       expect(failedOnly.body.items).toEqual([
         expect.objectContaining({ type: 'login.failed', subjectId: user.id }),
@@ -199,12 +187,10 @@ describe('signing in', () => {
       expect((await refresh()).status).toBe(200);
       expectProblem(await refresh(), 401, 'INVALID_REFRESH_TOKEN');
 
-      const res = await t
-        .http()
-        .get('/api/v1/admin/audit-events')
-        .query({ userId: user.id, type: 'token.refresh_reuse_detected' })
-        .set(...bearer(admin.tokens.accessToken));
-      expect(res.status).toBe(200);
+      const res = await queryAuditEvents(t, admin.tokens.accessToken, {
+        userId: user.id,
+        type: 'token.refresh_reuse_detected',
+      });
       expect(res.body.items).toEqual([
         expect.objectContaining({ type: 'token.refresh_reuse_detected', subjectId: user.id }),
       ]);
@@ -234,7 +220,7 @@ describe('signing in', () => {
       const user = await createWithDefaults(creator, ['admin']);
       const tokens = await login(t, user.username, user.password);
 
-      const profile = await me(tokens.accessToken);
+      const profile = await getMe(t, tokens.accessToken);
       expect(profile.status).toBe(200);
       expect(profile.body).toMatchObject({ id: user.id, mustChangePassword: true });
 
@@ -277,7 +263,7 @@ describe('signing in', () => {
         .send({ currentPassword: user.password, newPassword });
       expect(change.status).toBe(204);
 
-      const profile = await me(tokens.accessToken);
+      const profile = await getMe(t, tokens.accessToken);
       expect(profile.body).toMatchObject({ id: user.id, mustChangePassword: false });
       const list = await t
         .http()
@@ -308,7 +294,7 @@ describe('signing in', () => {
       expect(reset.status).toBe(204);
 
       const tokens = await login(t, user.username, password);
-      expect((await me(tokens.accessToken)).body).toMatchObject({ mustChangePassword: true });
+      expect((await getMe(t, tokens.accessToken)).body).toMatchObject({ mustChangePassword: true });
       expectProblem(
         await t
           .http()
@@ -454,12 +440,10 @@ describe('login throttling behind a trusted proxy', () => {
     const admin = await createAdmin(t);
     const user = await createUser(t);
     expect((await attempt(t, user.username, user.password, '192.0.2.77')).status).toBe(200);
-    const res = await t
-      .http()
-      .get('/api/v1/admin/audit-events')
-      .query({ userId: user.id, type: 'login.succeeded' })
-      .set(...bearer(admin.tokens.accessToken));
-    expect(res.status).toBe(200);
+    const res = await queryAuditEvents(t, admin.tokens.accessToken, {
+      userId: user.id,
+      type: 'login.succeeded',
+    });
     expect(res.body.items).toEqual([expect.objectContaining({ clientIp: '192.0.2.77' })]);
   });
 });

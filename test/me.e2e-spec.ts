@@ -5,6 +5,7 @@ import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
   login,
   strongPassword,
   type TestUser,
@@ -37,11 +38,6 @@ interface OutboxRow {
 describe('the personal center', () => {
   let t: TestApp;
 
-  const getMe = (accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
   const putEmail = (accessToken: string, body: Record<string, unknown>) =>
     t
       .http()
@@ -77,7 +73,7 @@ describe('the personal center', () => {
     it('shows the signed-in user and nothing secret', async () => {
       const user = await createUser(t, { roles: ['auditor'] });
       const tokens = await login(t, user.username, user.password);
-      const res = await getMe(tokens.accessToken);
+      const res = await getMe(t, tokens.accessToken);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         id: user.id,
@@ -95,7 +91,7 @@ describe('the personal center', () => {
 
     it('answers 401 UNAUTHORIZED without a token or with a forged one', async () => {
       expectProblem(await t.http().get('/api/v1/me'), 401, 'UNAUTHORIZED');
-      expectProblem(await getMe('eyJhbGciOiJub25lIn0.e30.'), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, 'eyJhbGciOiJub25lIn0.e30.'), 401, 'UNAUTHORIZED');
     });
   });
 
@@ -119,7 +115,7 @@ describe('the personal center', () => {
           'username',
         ].sort(),
       );
-      expect((await getMe(tokens.accessToken)).body.email).toBe(email);
+      expect((await getMe(t, tokens.accessToken)).body.email).toBe(email);
       // The new address signs in.
       await login(t, email, user.password);
 
@@ -147,7 +143,7 @@ describe('the personal center', () => {
         currentPassword: `${user.password}x`,
       });
       expectProblem(res, 401, 'INVALID_CREDENTIALS');
-      expect((await getMe(tokens.accessToken)).body.email).toBe(user.email);
+      expect((await getMe(t, tokens.accessToken)).body.email).toBe(user.email);
       expect(await outboxFor(user.email!)).toEqual([]);
     });
 
@@ -160,7 +156,7 @@ describe('the personal center', () => {
         currentPassword: user.password,
       });
       expectProblem(res, 409, 'EMAIL_TAKEN');
-      expect((await getMe(tokens.accessToken)).body.email).toBe(user.email);
+      expect((await getMe(t, tokens.accessToken)).body.email).toBe(user.email);
       expect(await outboxFor(user.email!)).toEqual([]);
     });
 
@@ -187,7 +183,7 @@ describe('the personal center', () => {
       const user = await createUser(t);
       const current = await login(t, user.username, user.password);
       const other = await login(t, user.username, user.password);
-      const before = (await getMe(current.accessToken)).body.passwordChangedAt as string;
+      const before = (await getMe(t, current.accessToken)).body.passwordChangedAt as string;
       t.clock.advance(1);
       const newPassword = strongPassword();
 
@@ -198,7 +194,7 @@ describe('the personal center', () => {
       expect(res.status).toBe(204);
       expect(res.text).toBe('');
 
-      const profile = await getMe(current.accessToken);
+      const profile = await getMe(t, current.accessToken);
       expect(profile.status).toBe(200);
       expect(profile.body.mustChangePassword).toBe(false);
       expect(Date.parse(profile.body.passwordChangedAt)).toBeGreaterThan(Date.parse(before));
@@ -208,7 +204,7 @@ describe('the personal center', () => {
         .send({ refreshToken: current.refreshToken });
       expect(refreshed.status).toBe(200);
 
-      expectProblem(await getMe(other.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, other.accessToken), 401, 'UNAUTHORIZED');
       const otherRefresh = await t
         .http()
         .post('/api/v1/auth/refresh')
@@ -227,7 +223,7 @@ describe('the personal center', () => {
         newPassword: strongPassword(),
       });
       expectProblem(res, 401, 'INVALID_CREDENTIALS');
-      expect((await getMe(tokens.accessToken)).status).toBe(200);
+      expect((await getMe(t, tokens.accessToken)).status).toBe(200);
       await login(t, user.username, user.password);
     });
 
@@ -293,7 +289,7 @@ describe('the personal center', () => {
     it('lets a user with a temporary password see the profile and change the password, then everything else', async () => {
       const user = await createUser(t, { temporaryPassword: true });
       const tokens = await login(t, user.username, user.password);
-      const profile = await getMe(tokens.accessToken);
+      const profile = await getMe(t, tokens.accessToken);
       expect(profile.status).toBe(200);
       expect(profile.body.mustChangePassword).toBe(true);
       const email = `${uniqueName('after')}@example.com`;
@@ -309,7 +305,7 @@ describe('the personal center', () => {
         newPassword,
       });
       expect(res.status).toBe(204);
-      expect((await getMe(tokens.accessToken)).body.mustChangePassword).toBe(false);
+      expect((await getMe(t, tokens.accessToken)).body.mustChangePassword).toBe(false);
       const changed = await putEmail(tokens.accessToken, { email, currentPassword: newPassword });
       expect(changed.status).toBe(200);
     });

@@ -8,10 +8,9 @@ import {
   type TestUser,
   uniqueName,
 } from './helpers/factories.js';
+import { jwtPayload } from './helpers/jwt.js';
 import {
-  authenticator,
   expectProblem,
-  jwtPayload,
   RECOVERY_USED_SUBJECT,
   resetClient,
   RESET_SUBJECT,
@@ -19,6 +18,7 @@ import {
 } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { authenticator } from './helpers/totp.js';
 
 interface EnrolledUser extends TestUser {
   email: string;

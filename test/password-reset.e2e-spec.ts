@@ -4,16 +4,18 @@ import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
+  type Json,
   login,
   strongPassword,
   type TestUser,
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
+import { auditEvents } from './helpers/audit.js';
+import { jwtPayload } from './helpers/jwt.js';
 import {
-  authenticator,
   expectProblem,
-  jwtPayload,
   PASSWORD_CHANGED_SUBJECT,
   PUBLIC_URL,
   resetClient,
@@ -22,8 +24,7 @@ import {
 } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-
-type Json = Record<string, unknown>;
+import { authenticator } from './helpers/totp.js';
 
 describe('forgot password', () => {
   let t: TestApp;
@@ -42,11 +43,6 @@ describe('forgot password', () => {
     await sink?.close();
   });
 
-  const getMe = (accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
   const refresh = (refreshToken: string) =>
     t.http().post('/api/v1/auth/refresh').send({ refreshToken });
   const passwordLogin = (username: string, password: string) =>
@@ -152,12 +148,12 @@ describe('forgot password', () => {
         iss: PUBLIC_URL,
       });
 
-      const me = await getMe(tokens.accessToken);
+      const me = await getMe(t, tokens.accessToken);
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ id: user.id, twoFactorEnabled: true });
 
       // The session from before the reset is dead, access and refresh.
-      expectProblem(await getMe(before.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, before.accessToken), 401, 'UNAUTHORIZED');
       expectProblem(await refresh(before.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
 
       // The reset session is finished.
@@ -336,7 +332,7 @@ describe('forgot password', () => {
       expectProblem(await reset.setup(tokens.accessToken), 401, 'RESET_SESSION_INVALID');
 
       // Nor is a reset token an access token.
-      expectProblem(await getMe(resetToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, resetToken), 401, 'UNAUTHORIZED');
       // The real reset session is untouched by all this.
       expect((await reset.setup(resetToken)).status).toBe(200);
     });
@@ -434,18 +430,7 @@ describe('forgot password', () => {
       const { secret } = await enrolDuringReset(resetToken);
       expect((await reset.password(resetToken, strongPassword())).status).toBe(200);
 
-      const res = await t
-        .http()
-        .get('/api/v1/admin/audit-events')
-        .query({ userId: user.id, pageSize: 100 })
-        .set(...bearer(admin.tokens.accessToken));
-      expect(res.status).toBe(200);
-      const items = res.body.items as {
-        type: string;
-        actorId: string | null;
-        subjectId: string | null;
-        flowId: string | null;
-      }[];
+      const { items, body } = await auditEvents(t, admin.tokens.accessToken, user.id);
       const flowTypes = [
         'password_reset.requested',
         'password_reset.link_opened',
@@ -465,7 +450,7 @@ describe('forgot password', () => {
       // Enrolling the authenticator is part of the same flow.
       expect(items.find((e) => e.type === 'two_factor.enabled')?.flowId).toBe(flowId);
 
-      const dump = JSON.stringify(res.body);
+      const dump = JSON.stringify(body);
       for (const secretText of [token, resetToken, secret]) {
         expect(dump).not.toContain(secretText);
       }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { bearer, createUser, login } from './helpers/factories.js';
+import { createUser, getMe, login } from './helpers/factories.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 describe('a newcomer signs in', () => {
@@ -14,10 +14,7 @@ describe('a newcomer signs in', () => {
   it('signs in a user created by the admin and shows their profile', async () => {
     const user = await createUser(t);
     const tokens = await login(t, user.username, user.password);
-    const me = await t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(tokens.accessToken));
+    const me = await getMe(t, tokens.accessToken);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({
       id: user.id,

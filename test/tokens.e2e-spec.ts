@@ -13,13 +13,14 @@ import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
+  type Json,
   login,
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
+import { decodeJwt, decodePart } from './helpers/jwt.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-
-type Json = Record<string, unknown>;
 
 interface PublishedJwk extends JsonWebKey {
   kid: string;
@@ -29,16 +30,6 @@ interface PublishedJwk extends JsonWebKey {
 
 function encodePart(value: Json): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-function decodePart(part: string): Json {
-  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Json;
-}
-
-/** Header and payload of a compact JWS, read without verifying anything. */
-function decodeJwt(token: string): { header: Json; payload: Json } {
-  const [header, payload] = token.split('.');
-  return { header: decodePart(header), payload: decodePart(payload) };
 }
 
 /** Signs header.payload with an ES256 private key, as any JOSE library would. */
@@ -92,11 +83,6 @@ describe('tokens', () => {
     await t.close();
   });
 
-  const me = (accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
   const refresh = (refreshToken: string) =>
     t.http().post('/api/v1/auth/refresh').send({ refreshToken });
   const introspect = (token: string) => t.http().post('/api/v1/auth/introspect').send({ token });
@@ -199,7 +185,7 @@ describe('tokens', () => {
       const after = decodeJwt(next.accessToken).payload;
       expect(after).toMatchObject({ sub: user.id, sid: before.sid, amr: ['pwd'] });
       expect(after.jti).not.toBe(before.jti);
-      expect((await me(next.accessToken)).status).toBe(200);
+      expect((await getMe(t, next.accessToken)).status).toBe(200);
     });
 
     it('rejects a refresh token that was already exchanged with 401 INVALID_REFRESH_TOKEN', async () => {
@@ -218,11 +204,11 @@ describe('tokens', () => {
       // Someone replays the old token (it leaked): the whole session ends.
       expectProblem(await refresh(user.tokens.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
 
-      expectProblem(await me(newest.accessToken), 401, 'UNAUTHORIZED');
-      expectProblem(await me(user.tokens.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, newest.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, user.tokens.accessToken), 401, 'UNAUTHORIZED');
       expectProblem(await refresh(newest.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
       // Another sign-in of the same user is a different session and lives on.
-      expect((await me(otherSession.accessToken)).status).toBe(200);
+      expect((await getMe(t, otherSession.accessToken)).status).toBe(200);
       expect((await refresh(otherSession.refreshToken)).status).toBe(200);
     });
 
@@ -253,7 +239,7 @@ describe('tokens', () => {
     it('ends the session at once: its access token gets 401 and its refresh token is dead', async () => {
       const user = await signedInUser();
       const otherSession = await login(t, user.username, user.password);
-      expect((await me(user.tokens.accessToken)).status).toBe(200);
+      expect((await getMe(t, user.tokens.accessToken)).status).toBe(200);
 
       const res = await t
         .http()
@@ -262,9 +248,9 @@ describe('tokens', () => {
       expect(res.status).toBe(204);
       expect(res.text).toBe('');
 
-      expectProblem(await me(user.tokens.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, user.tokens.accessToken), 401, 'UNAUTHORIZED');
       expectProblem(await refresh(user.tokens.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
-      expect((await me(otherSession.accessToken)).status).toBe(200);
+      expect((await getMe(t, otherSession.accessToken)).status).toBe(200);
     });
 
     it('answers 204 to a refresh token it does not know', async () => {
@@ -355,15 +341,15 @@ describe('tokens', () => {
 
     it('accepts the genuine token that the forgeries below copy', async () => {
       const { token } = await genuine();
-      expect((await me(token)).status).toBe(200);
+      expect((await getMe(t, token)).status).toBe(200);
     });
 
     it("rejects an unsigned alg 'none' token carrying real claims", async () => {
       const { header, payload } = await genuine();
       const unsigned = `${encodePart({ ...header, alg: 'none' })}.${encodePart(payload)}.`;
-      expectProblem(await me(unsigned), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, unsigned), 401, 'UNAUTHORIZED');
       const noSignaturePart = `${encodePart({ ...header, alg: 'none' })}.${encodePart(payload)}`;
-      expectProblem(await me(noSignaturePart), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, noSignaturePart), 401, 'UNAUTHORIZED');
     });
 
     it('rejects an HS256 token keyed with the bytes of the published public key', async () => {
@@ -378,7 +364,7 @@ describe('tokens', () => {
       ];
       for (const secret of secrets) {
         const forged = signHs256({ ...header, alg: 'HS256' }, payload, secret);
-        expectProblem(await me(forged), 401, 'UNAUTHORIZED');
+        expectProblem(await getMe(t, forged), 401, 'UNAUTHORIZED');
       }
     });
 
@@ -387,14 +373,14 @@ describe('tokens', () => {
       const forged = signEs256(header, payload, attacker.privateKey);
       // Well-formed: it verifies with the attacker's own key.
       expect(verifiesWithKeys(forged, [{ ...attackerJwk, kid: header.kid as string }])).toBe(true);
-      expectProblem(await me(forged), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, forged), 401, 'UNAUTHORIZED');
     });
 
     it('rejects a token signed by another ES256 key under a kid of its own', async () => {
       const { header, payload } = await genuine();
       const forged = signEs256({ ...header, kid: 'attacker-key' }, payload, attacker.privateKey);
       expect(verifiesWithKeys(forged, [{ ...attackerJwk, kid: 'attacker-key' }])).toBe(true);
-      expectProblem(await me(forged), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, forged), 401, 'UNAUTHORIZED');
     });
 
     it('rejects a token that carries its own key in a jwk header', async () => {
@@ -405,13 +391,13 @@ describe('tokens', () => {
         payload,
         attacker.privateKey,
       );
-      expectProblem(await me(withoutKid), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, withoutKid), 401, 'UNAUTHORIZED');
       const withOurKid = signEs256(
         { ...header, jwk: { ...embedded, kid: header.kid } },
         payload,
         attacker.privateKey,
       );
-      expectProblem(await me(withOurKid), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, withOurKid), 401, 'UNAUTHORIZED');
     });
 
     it('rejects a token that points to a key set of its own with jku', async () => {
@@ -421,29 +407,37 @@ describe('tokens', () => {
         payload,
         attacker.privateKey,
       );
-      expectProblem(await me(forged), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, forged), 401, 'UNAUTHORIZED');
     });
 
     it('rejects a token whose payload was altered after signing', async () => {
       const { token, payload } = await genuine();
       const [encodedHeader, , signature] = token.split('.');
       const promoted = encodePart({ ...payload, roles: ['admin'], username: 'admin' });
-      expectProblem(await me(`${encodedHeader}.${promoted}.${signature}`), 401, 'UNAUTHORIZED');
+      expectProblem(
+        await getMe(t, `${encodedHeader}.${promoted}.${signature}`),
+        401,
+        'UNAUTHORIZED',
+      );
       const prolonged = encodePart({ ...payload, exp: (payload.exp as number) + 86_400 });
-      expectProblem(await me(`${encodedHeader}.${prolonged}.${signature}`), 401, 'UNAUTHORIZED');
+      expectProblem(
+        await getMe(t, `${encodedHeader}.${prolonged}.${signature}`),
+        401,
+        'UNAUTHORIZED',
+      );
     });
 
     it('rejects a refresh token presented as a bearer token', async () => {
       const user = await signedInUser();
-      expectProblem(await me(user.tokens.refreshToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, user.tokens.refreshToken), 401, 'UNAUTHORIZED');
     });
 
     it('rejects an access token once ACCESS_TOKEN_TTL has passed', async () => {
       const { token } = await genuine();
       t.clock.advance(t.settings.tokens.accessTtl - 30);
-      expect((await me(token)).status).toBe(200);
+      expect((await getMe(t, token)).status).toBe(200);
       t.clock.advance(31);
-      expectProblem(await me(token), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, token), 401, 'UNAUTHORIZED');
     });
   });
 
@@ -458,9 +452,9 @@ describe('tokens', () => {
         .send({ currentPassword: user.password, newPassword: `${user.password} renewed` });
       expect(res.status).toBe(204);
 
-      expectProblem(await me(other.accessToken), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, other.accessToken), 401, 'UNAUTHORIZED');
       expectProblem(await refresh(other.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
-      expect((await me(user.tokens.accessToken)).status).toBe(200);
+      expect((await getMe(t, user.tokens.accessToken)).status).toBe(200);
       expect((await refresh(user.tokens.refreshToken)).status).toBe(200);
     });
 
@@ -476,11 +470,11 @@ describe('tokens', () => {
       expect(res.status).toBe(204);
 
       for (const session of [user.tokens, other]) {
-        expectProblem(await me(session.accessToken), 401, 'UNAUTHORIZED');
+        expectProblem(await getMe(t, session.accessToken), 401, 'UNAUTHORIZED');
         expectProblem(await refresh(session.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
       }
       // The admin's own session is not touched.
-      expect((await me(admin.tokens.accessToken)).status).toBe(200);
+      expect((await getMe(t, admin.tokens.accessToken)).status).toBe(200);
     });
 
     it('ends every session of the user when an admin disables them', async () => {
@@ -495,7 +489,7 @@ describe('tokens', () => {
       expect(res.status).toBe(200);
 
       for (const session of [user.tokens, other]) {
-        expectProblem(await me(session.accessToken), 401, 'UNAUTHORIZED');
+        expectProblem(await getMe(t, session.accessToken), 401, 'UNAUTHORIZED');
         expectProblem(await refresh(session.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
       }
     });
@@ -511,7 +505,7 @@ describe('tokens', () => {
       expect(res.status).toBe(204);
 
       for (const session of [user.tokens, other]) {
-        expectProblem(await me(session.accessToken), 401, 'UNAUTHORIZED');
+        expectProblem(await getMe(t, session.accessToken), 401, 'UNAUTHORIZED');
         expectProblem(await refresh(session.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
       }
       expect((await introspect(user.tokens.accessToken)).body).toEqual({ active: false });

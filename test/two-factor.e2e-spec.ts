@@ -6,17 +6,18 @@ import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
+  type Json,
   login,
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
+import { auditEvents } from './helpers/audit.js';
+import { jwtPayload } from './helpers/jwt.js';
 import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-import { base32Decode, TOTP_PERIOD_SECONDS, totp } from './helpers/totp.js';
+import { authenticator, base32Decode, TOTP_PERIOD_SECONDS } from './helpers/totp.js';
 
-type Json = Record<string, unknown>;
-
-const PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const RECOVERY_CODE = /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/;
 
@@ -27,11 +28,6 @@ const RECOVERY_USED_SUBJECT = 'A recovery code was used';
 function expectProblem(res: Response, status: number, code: string): void {
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-}
-
-/** The claims of a compact JWS, read without verifying anything. */
-function jwtPayload(token: string): Json {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Json;
 }
 
 /** Retry-After as a client reads it: whole seconds. */
@@ -54,53 +50,19 @@ interface EnrolledUser extends TestUser {
 describe('two-factor authentication', () => {
   let t: TestApp;
   let sink: SmtpSink;
+  let otp: ReturnType<typeof authenticator>;
 
   beforeAll(async () => {
     sink = await startSmtpSink();
     t = await createTestApp({ SMTP_URL: sink.url });
+    otp = authenticator(t);
   });
   afterAll(async () => {
     await t?.close();
     await sink?.close();
   });
 
-  const nowSeconds = () => Math.floor(t.clock.now().getTime() / 1000);
-
-  /**
-   * Moves the app clock to one second into the next TOTP step: a code computed now stays valid
-   * for the next 29 s of real time, and is newer than any code accepted before.
-   */
-  function nextStep(): void {
-    const intoStepMs = t.clock.now().getTime() % PERIOD_MS;
-    t.clock.advance((PERIOD_MS - intoStepMs + 1000) / 1000);
-  }
-
-  /** The code an authenticator shows now on the app's clock, or `steps` periods away. */
-  const codeAt = (secret: string, steps = 0) =>
-    totp(secret, nowSeconds() + steps * TOTP_PERIOD_SECONDS);
-
-  /** A code of a step never used before. */
-  function freshCode(secret: string): string {
-    nextStep();
-    return codeAt(secret);
-  }
-
-  /** Six digits that are the code of none of the steps the service accepts now. */
-  function wrongCode(secret: string): string {
-    const valid = new Set([-1, 0, 1].map((steps) => codeAt(secret, steps)));
-    let n = (Number(codeAt(secret)) + 500_000) % 1_000_000;
-    while (valid.has(String(n).padStart(6, '0'))) {
-      n = (n + 1) % 1_000_000;
-    }
-    return String(n).padStart(6, '0');
-  }
-
   const db = () => t.app.get(DataSource);
-  const getMe = (accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
   const setup = (accessToken: string) =>
     t
       .http()
@@ -143,7 +105,7 @@ describe('two-factor authentication', () => {
     const provisioned = await setup(tokens.accessToken);
     expect(provisioned.status).toBe(200);
     const secret = provisioned.body.secret as string;
-    const enableCode = freshCode(secret);
+    const enableCode = otp.freshCode(secret);
     const enabled = await enable(tokens.accessToken, enableCode);
     expect(enabled.status).toBe(200);
     return {
@@ -194,7 +156,7 @@ describe('two-factor authentication', () => {
       expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
 
       // Offering a secret does not turn anything on yet.
-      expect((await getMe(tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      expect((await getMe(t, tokens.accessToken)).body.twoFactorEnabled).toBe(false);
       const signIn = await passwordLogin(user.username, user.password);
       expect(signIn.status).toBe(200);
       expect(signIn.body.accessToken).toEqual(expect.any(String));
@@ -204,13 +166,17 @@ describe('two-factor authentication', () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
       const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
-      nextStep();
+      otp.nextStep();
 
-      expectProblem(await enable(tokens.accessToken, wrongCode(secret)), 400, 'INVALID_TOTP_CODE');
+      expectProblem(
+        await enable(tokens.accessToken, otp.wrongCode(secret)),
+        400,
+        'INVALID_TOTP_CODE',
+      );
       expectProblem(await enable(tokens.accessToken, 'abcdef'), 400, 'INVALID_TOTP_CODE');
-      expect((await getMe(tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      expect((await getMe(t, tokens.accessToken)).body.twoFactorEnabled).toBe(false);
       // The secret is still waiting for its first good code.
-      expect((await enable(tokens.accessToken, codeAt(secret))).status).toBe(200);
+      expect((await enable(tokens.accessToken, otp.codeAt(secret))).status).toBe(200);
     });
 
     it('turns 2FA on with a current code and shows ten distinct recovery codes once', async () => {
@@ -218,7 +184,7 @@ describe('two-factor authentication', () => {
       const tokens = await login(t, user.username, user.password);
       const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
 
-      const res = await enable(tokens.accessToken, freshCode(secret));
+      const res = await enable(tokens.accessToken, otp.freshCode(secret));
       expect(res.status).toBe(200);
       expect(Object.keys(res.body as Json)).toEqual(['recoveryCodes']);
       const codes = res.body.recoveryCodes as string[];
@@ -228,7 +194,7 @@ describe('two-factor authentication', () => {
         expect(code).toMatch(RECOVERY_CODE);
       }
 
-      const me = await getMe(tokens.accessToken);
+      const me = await getMe(t, tokens.accessToken);
       expect(me.status).toBe(200);
       expect(me.body.twoFactorEnabled).toBe(true);
       expect(JSON.stringify(me.body)).not.toContain(secret);
@@ -250,20 +216,20 @@ describe('two-factor authentication', () => {
       const user = await enrolledUser();
       expectProblem(await setup(user.tokens.accessToken), 409, 'TWO_FACTOR_ALREADY_CONFIGURED');
       expectProblem(
-        await enable(user.tokens.accessToken, freshCode(user.secret)),
+        await enable(user.tokens.accessToken, otp.freshCode(user.secret)),
         409,
         'TWO_FACTOR_ALREADY_CONFIGURED',
       );
       // The authenticator in use is untouched: its next code signs in.
       const challenge = await challengeFor(user);
-      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+      expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
 
     it('answers 409 TWO_FACTOR_SETUP_REQUIRED to enable without a setup', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
       expectProblem(await enable(tokens.accessToken, '123456'), 409, 'TWO_FACTOR_SETUP_REQUIRED');
-      expect((await getMe(tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      expect((await getMe(t, tokens.accessToken)).body.twoFactorEnabled).toBe(false);
     });
 
     it('replaces an unconfirmed secret when setup is called again', async () => {
@@ -273,9 +239,9 @@ describe('two-factor authentication', () => {
       const second = (await setup(tokens.accessToken)).body.secret as string;
       expect(second).not.toBe(first);
 
-      nextStep();
-      expectProblem(await enable(tokens.accessToken, codeAt(first)), 400, 'INVALID_TOTP_CODE');
-      expect((await enable(tokens.accessToken, codeAt(second))).status).toBe(200);
+      otp.nextStep();
+      expectProblem(await enable(tokens.accessToken, otp.codeAt(first)), 400, 'INVALID_TOTP_CODE');
+      expect((await enable(tokens.accessToken, otp.codeAt(second))).status).toBe(200);
     });
   });
 
@@ -294,7 +260,7 @@ describe('two-factor authentication', () => {
     it('gives tokens with amr pwd and otp for the challenge and a current code', async () => {
       const user = await enrolledUser();
       const challenge = await challengeFor(user);
-      const res = await secondStep(challenge, freshCode(user.secret));
+      const res = await secondStep(challenge, otp.freshCode(user.secret));
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         accessToken: expect.any(String),
@@ -304,7 +270,7 @@ describe('two-factor authentication', () => {
       });
       const tokens = res.body as TokenPair;
       expect(jwtPayload(tokens.accessToken)).toMatchObject({ sub: user.id, amr: ['pwd', 'otp'] });
-      const me = await getMe(tokens.accessToken);
+      const me = await getMe(t, tokens.accessToken);
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ id: user.id, twoFactorEnabled: true });
 
@@ -320,15 +286,19 @@ describe('two-factor authentication', () => {
     it('refuses a wrong code with 401 INVALID_TOTP_CODE and keeps the challenge usable', async () => {
       const user = await enrolledUser();
       const challenge = await challengeFor(user);
-      nextStep();
-      expectProblem(await secondStep(challenge, wrongCode(user.secret)), 401, 'INVALID_TOTP_CODE');
+      otp.nextStep();
+      expectProblem(
+        await secondStep(challenge, otp.wrongCode(user.secret)),
+        401,
+        'INVALID_TOTP_CODE',
+      );
       expectProblem(await secondStep(challenge, 'not-a-code'), 401, 'INVALID_TOTP_CODE');
-      expect((await secondStep(challenge, codeAt(user.secret))).status).toBe(200);
+      expect((await secondStep(challenge, otp.codeAt(user.secret))).status).toBe(200);
     });
 
     it('never accepts the same code twice, even while it is still inside the time window', async () => {
       const user = await enrolledUser();
-      const code = freshCode(user.secret);
+      const code = otp.freshCode(user.secret);
       expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
 
       const again = await challengeFor(user);
@@ -336,41 +306,41 @@ describe('two-factor authentication', () => {
       // A step later the code is one step old, which drift tolerance would accept: still refused.
       t.clock.advance(TOTP_PERIOD_SECONDS);
       expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
-      expect((await secondStep(again, freshCode(user.secret))).status).toBe(200);
+      expect((await secondStep(again, otp.freshCode(user.secret))).status).toBe(200);
     });
 
     it('refuses at sign-in the code that turned 2FA on', async () => {
       const user = await enrolledUser();
       const challenge = await challengeFor(user);
       expectProblem(await secondStep(challenge, user.enableCode), 401, 'INVALID_TOTP_CODE');
-      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+      expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
 
     it('accepts a code one step old or one step ahead, not two', async () => {
       const user = await enrolledUser();
       // Two steps on, the step before now was never used.
-      nextStep();
-      nextStep();
+      otp.nextStep();
+      otp.nextStep();
       const late = await challengeFor(user);
-      expectProblem(await secondStep(late, codeAt(user.secret, -2)), 401, 'INVALID_TOTP_CODE');
-      expect((await secondStep(late, codeAt(user.secret, -1))).status).toBe(200);
+      expectProblem(await secondStep(late, otp.codeAt(user.secret, -2)), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(late, otp.codeAt(user.secret, -1))).status).toBe(200);
 
       const early = await challengeFor(user);
-      expectProblem(await secondStep(early, codeAt(user.secret, 2)), 401, 'INVALID_TOTP_CODE');
-      expect((await secondStep(early, codeAt(user.secret, 1))).status).toBe(200);
+      expectProblem(await secondStep(early, otp.codeAt(user.secret, 2)), 401, 'INVALID_TOTP_CODE');
+      expect((await secondStep(early, otp.codeAt(user.secret, 1))).status).toBe(200);
     });
 
     it('answers 401 CHALLENGE_INVALID to a made-up challenge', async () => {
       const user = await enrolledUser();
       expectProblem(
-        await secondStep('not-a-challenge', freshCode(user.secret)),
+        await secondStep('not-a-challenge', otp.freshCode(user.secret)),
         401,
         'CHALLENGE_INVALID',
       );
       const challenge = await challengeFor(user);
       const [header, payload] = challenge.split('.');
       expectProblem(
-        await secondStep(`${header}.${payload}.AAAA`, codeAt(user.secret)),
+        await secondStep(`${header}.${payload}.AAAA`, otp.codeAt(user.secret)),
         401,
         'CHALLENGE_INVALID',
       );
@@ -378,28 +348,28 @@ describe('two-factor authentication', () => {
 
     it('accepts the code for 5 minutes after the password, and answers 401 CHALLENGE_INVALID after', async () => {
       const user = await enrolledUser();
-      nextStep();
+      otp.nextStep();
       const inTime = await challengeFor(user);
       const tooLate = await challengeFor(user);
 
       t.clock.advance(285);
-      expect((await secondStep(inTime, codeAt(user.secret))).status).toBe(200);
+      expect((await secondStep(inTime, otp.codeAt(user.secret))).status).toBe(200);
 
       t.clock.advance(16);
-      expectProblem(await secondStep(tooLate, codeAt(user.secret)), 401, 'CHALLENGE_INVALID');
+      expectProblem(await secondStep(tooLate, otp.codeAt(user.secret)), 401, 'CHALLENGE_INVALID');
     });
 
     it('refuses a challenge token as a bearer token on /api/v1/me', async () => {
       const user = await enrolledUser();
       const challenge = await challengeFor(user);
-      expectProblem(await getMe(challenge), 401, 'UNAUTHORIZED');
+      expectProblem(await getMe(t, challenge), 401, 'UNAUTHORIZED');
     });
 
     it('answers 401 CHALLENGE_INVALID to an access token sent as the challenge', async () => {
       const user = await enrolledUser();
-      expect((await getMe(user.tokens.accessToken)).status).toBe(200);
+      expect((await getMe(t, user.tokens.accessToken)).status).toBe(200);
       expectProblem(
-        await secondStep(user.tokens.accessToken, freshCode(user.secret)),
+        await secondStep(user.tokens.accessToken, otp.freshCode(user.secret)),
         401,
         'CHALLENGE_INVALID',
       );
@@ -416,10 +386,10 @@ describe('two-factor authentication', () => {
         .send({ currentPassword: user.password, newPassword });
       expect(changed.status).toBe(204);
 
-      expectProblem(await secondStep(stale, freshCode(user.secret)), 401, 'CHALLENGE_INVALID');
+      expectProblem(await secondStep(stale, otp.freshCode(user.secret)), 401, 'CHALLENGE_INVALID');
       // A sign-in with the new password goes through.
       const fresh = await challengeFor({ username: user.username, password: newPassword });
-      expect((await secondStep(fresh, freshCode(user.secret))).status).toBe(200);
+      expect((await secondStep(fresh, otp.freshCode(user.secret))).status).toBe(200);
     });
   });
 
@@ -454,31 +424,31 @@ describe('two-factor authentication', () => {
       const user = await enrolledUser();
       const bystander = await enrolledUser();
       const challenge = await challengeFor(user);
-      nextStep();
-      const wrong = wrongCode(user.secret);
+      otp.nextStep();
+      const wrong = otp.wrongCode(user.secret);
       for (let i = 0; i < 5; i++) {
         expectProblem(await secondStep(challenge, wrong), 401, 'INVALID_TOTP_CODE');
       }
-      const blocked = await secondStep(challenge, codeAt(user.secret));
+      const blocked = await secondStep(challenge, otp.codeAt(user.secret));
       expectProblem(blocked, 429, 'TOO_MANY_ATTEMPTS');
       const wait = retryAfterSeconds(blocked);
       expect(wait).toBeGreaterThan(5);
 
       // Another user is not slowed down.
       const other = await challengeFor(bystander);
-      expect((await secondStep(other, codeAt(bystander.secret))).status).toBe(200);
+      expect((await secondStep(other, otp.codeAt(bystander.secret))).status).toBe(200);
 
       t.clock.advance(wait - 5);
-      expectProblem(await secondStep(challenge, codeAt(user.secret)), 429, 'TOO_MANY_ATTEMPTS');
+      expectProblem(await secondStep(challenge, otp.codeAt(user.secret)), 429, 'TOO_MANY_ATTEMPTS');
       t.clock.advance(5);
-      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+      expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
 
     it('counts wrong codes per user across sign-in and turning 2FA off', async () => {
       const user = await enrolledUser();
       const challenge = await challengeFor(user);
-      nextStep();
-      const wrong = wrongCode(user.secret);
+      otp.nextStep();
+      const wrong = otp.wrongCode(user.secret);
       for (let i = 0; i < 3; i++) {
         expectProblem(await secondStep(challenge, wrong), 401, 'INVALID_TOTP_CODE');
       }
@@ -490,7 +460,7 @@ describe('two-factor authentication', () => {
         );
       }
 
-      const right = codeAt(user.secret);
+      const right = otp.codeAt(user.secret);
       const blocked = await secondStep(challenge, right);
       expectProblem(blocked, 429, 'TOO_MANY_ATTEMPTS');
       const wait = retryAfterSeconds(blocked);
@@ -500,10 +470,10 @@ describe('two-factor authentication', () => {
       });
       expectProblem(blockedOff, 429, 'TOO_MANY_ATTEMPTS');
       retryAfterSeconds(blockedOff);
-      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+      expect((await getMe(t, user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
 
       t.clock.advance(wait);
-      expect((await secondStep(challenge, freshCode(user.secret))).status).toBe(200);
+      expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
   });
 
@@ -513,26 +483,26 @@ describe('two-factor authentication', () => {
       expectProblem(
         await disable(user.tokens.accessToken, {
           currentPassword: `${user.password}x`,
-          code: freshCode(user.secret),
+          code: otp.freshCode(user.secret),
         }),
         401,
         'INVALID_CREDENTIALS',
       );
-      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+      expect((await getMe(t, user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
     });
 
     it('answers 400 INVALID_TOTP_CODE to a wrong code and keeps 2FA on', async () => {
       const user = await enrolledUser();
-      nextStep();
+      otp.nextStep();
       expectProblem(
         await disable(user.tokens.accessToken, {
           currentPassword: user.password,
-          code: wrongCode(user.secret),
+          code: otp.wrongCode(user.secret),
         }),
         400,
         'INVALID_TOTP_CODE',
       );
-      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+      expect((await getMe(t, user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
       expect((await passwordLogin(user.username, user.password)).body.twoFactorRequired).toBe(true);
     });
 
@@ -540,11 +510,11 @@ describe('two-factor authentication', () => {
       const user = await enrolledUser();
       const res = await disable(user.tokens.accessToken, {
         currentPassword: user.password,
-        code: freshCode(user.secret),
+        code: otp.freshCode(user.secret),
       });
       expect(res.status).toBe(204);
       expect(res.text).toBe('');
-      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      expect((await getMe(t, user.tokens.accessToken)).body.twoFactorEnabled).toBe(false);
 
       const signIn = await passwordLogin(user.username, user.password);
       expect(signIn.status).toBe(200);
@@ -564,14 +534,14 @@ describe('two-factor authentication', () => {
 
     it('refuses to turn 2FA off with a code already used to sign in', async () => {
       const user = await enrolledUser();
-      const code = freshCode(user.secret);
+      const code = otp.freshCode(user.secret);
       expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
       expectProblem(
         await disable(user.tokens.accessToken, { currentPassword: user.password, code }),
         400,
         'INVALID_TOTP_CODE',
       );
-      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+      expect((await getMe(t, user.tokens.accessToken)).body.twoFactorEnabled).toBe(true);
     });
 
     it('turns 2FA off with a recovery code instead of a current code', async () => {
@@ -581,7 +551,7 @@ describe('two-factor authentication', () => {
         code: user.recoveryCodes[5],
       });
       expect(res.status).toBe(204);
-      expect((await getMe(user.tokens.accessToken)).body.twoFactorEnabled).toBe(false);
+      expect((await getMe(t, user.tokens.accessToken)).body.twoFactorEnabled).toBe(false);
     });
 
     it('answers 409 TWO_FACTOR_NOT_ENABLED to a user without 2FA, even one halfway through setup', async () => {
@@ -591,7 +561,7 @@ describe('two-factor authentication', () => {
       expectProblem(await disable(tokens.accessToken, body), 409, 'TWO_FACTOR_NOT_ENABLED');
       const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
       expectProblem(
-        await disable(tokens.accessToken, { ...body, code: freshCode(secret) }),
+        await disable(tokens.accessToken, { ...body, code: otp.freshCode(secret) }),
         409,
         'TWO_FACTOR_NOT_ENABLED',
       );
@@ -643,22 +613,15 @@ describe('two-factor authentication', () => {
       const admin = await createAdmin(t);
       const user = await enrolledUser();
       const challenge = await challengeFor(user);
-      expectProblem(await secondStep(challenge, wrongCode(user.secret)), 401, 'INVALID_TOTP_CODE');
+      expectProblem(
+        await secondStep(challenge, otp.wrongCode(user.secret)),
+        401,
+        'INVALID_TOTP_CODE',
+      );
       expect((await secondStep(challenge, user.recoveryCodes[0])).status).toBe(200);
       expect((await adminResetTwoFactor(admin.tokens, user.id)).status).toBe(204);
 
-      const res = await t
-        .http()
-        .get('/api/v1/admin/audit-events')
-        .query({ userId: user.id, pageSize: 100 })
-        .set(...bearer(admin.tokens.accessToken));
-      expect(res.status).toBe(200);
-      const items = res.body.items as {
-        type: string;
-        actorId: string | null;
-        subjectId: string | null;
-        details: Json;
-      }[];
+      const { items, body } = await auditEvents(t, admin.tokens.accessToken, user.id);
       const find = (type: string) => items.find((e) => e.type === type);
       expect(find('two_factor.enabled')).toMatchObject({ actorId: user.id, subjectId: user.id });
       expect(find('two_factor.code_failed')).toMatchObject({ subjectId: user.id });
@@ -670,7 +633,7 @@ describe('two-factor authentication', () => {
         actorId: admin.id,
         subjectId: user.id,
       });
-      const dump = JSON.stringify(res.body);
+      const dump = JSON.stringify(body);
       for (const secretText of [user.secret, ...user.recoveryCodes]) {
         expect(dump).not.toContain(secretText);
       }
@@ -700,7 +663,7 @@ describe('two-factor authentication', () => {
       };
 
       expectSealed(await stored());
-      expect((await enable(tokens.accessToken, freshCode(secret))).status).toBe(200);
+      expect((await enable(tokens.accessToken, otp.freshCode(secret))).status).toBe(200);
       expectSealed(await stored());
     });
 

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { expect } from '@jest/globals';
 import { ADMIN_PASSWORD, ADMIN_USERNAME, type TestApp } from './test-app.js';
 
+/** A JSON object, as a response body or a JWT part. */
+export type Json = Record<string, unknown>;
+
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
@@ -76,4 +79,12 @@ export async function createAdmin(t: TestApp): Promise<TestUser & { tokens: Toke
 
 export function bearer(token: string): [string, string] {
   return ['authorization', `Bearer ${token}`];
+}
+
+/** GET /api/v1/me with this bearer token. */
+export function getMe(t: TestApp, accessToken: string) {
+  return t
+    .http()
+    .get('/api/v1/me')
+    .set(...bearer(accessToken));
 }

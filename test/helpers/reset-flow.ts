@@ -3,7 +3,6 @@ import type { Response } from 'supertest';
 import { bearer } from './factories.js';
 import type { SinkMail, SmtpSink } from './smtp-sink.js';
 import type { TestApp } from './test-app.js';
-import { TOTP_PERIOD_SECONDS, totp } from './totp.js';
 
 /** PUBLIC_URL of every test app (test-app.ts). */
 export const PUBLIC_URL = 'http://portcullis.test';
@@ -15,14 +14,6 @@ export const RECOVERY_USED_SUBJECT = 'A recovery code was used';
 export function expectProblem(res: Response, status: number, code: string): void {
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-}
-
-/** The claims of a compact JWS, read without verifying anything. */
-export function jwtPayload(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<
-    string,
-    unknown
-  >;
 }
 
 /** Retry-After as a client reads it: whole seconds. */
@@ -43,39 +34,6 @@ export function resetLinkIn(mail: SinkMail): { link: string; token: string } {
     throw new Error(`the reset link carries no token: ${link}`);
   }
   return { link, token };
-}
-
-/**
- * An authenticator app next to the test app's clock. `freshCode` moves the clock to one second
- * into the next 30 s step, so the code is newer than any accepted before and stays valid while
- * the test runs.
- */
-export function authenticator(t: TestApp) {
-  const periodMs = TOTP_PERIOD_SECONDS * 1000;
-  const nowSeconds = () => Math.floor(t.clock.now().getTime() / 1000);
-  const nextStep = (): void => {
-    const intoStepMs = t.clock.now().getTime() % periodMs;
-    t.clock.advance((periodMs - intoStepMs + 1000) / 1000);
-  };
-  const codeAt = (secret: string, steps = 0): string =>
-    totp(secret, nowSeconds() + steps * TOTP_PERIOD_SECONDS);
-  return {
-    nextStep,
-    codeAt,
-    freshCode(secret: string): string {
-      nextStep();
-      return codeAt(secret);
-    },
-    /** Six digits that are the code of none of the steps the service accepts now. */
-    wrongCode(secret: string): string {
-      const valid = new Set([-1, 0, 1].map((steps) => codeAt(secret, steps)));
-      let n = (Number(codeAt(secret)) + 500_000) % 1_000_000;
-      while (valid.has(String(n).padStart(6, '0'))) {
-        n = (n + 1) % 1_000_000;
-      }
-      return String(n).padStart(6, '0');
-    },
-  };
 }
 
 export interface RequestedLink {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { TestApp } from './test-app.js';
 
 /**
  * RFC 6238 TOTP as an authenticator app computes it (SHA-1, 6 digits, 30-second steps), written
@@ -42,4 +43,37 @@ export function hotp(key: Buffer, counter: number, digits = 6): string {
 /** The 6-digit code an authenticator app shows for this secret at `atSeconds` (Unix time). */
 export function totp(secretBase32: string, atSeconds: number): string {
   return hotp(base32Decode(secretBase32), Math.floor(atSeconds / TOTP_PERIOD_SECONDS));
+}
+
+/**
+ * An authenticator app next to the test app's clock. `freshCode` moves the clock to one second
+ * into the next 30 s step, so the code is newer than any accepted before and stays valid while
+ * the test runs.
+ */
+export function authenticator(t: TestApp) {
+  const periodMs = TOTP_PERIOD_SECONDS * 1000;
+  const nowSeconds = () => Math.floor(t.clock.now().getTime() / 1000);
+  const nextStep = (): void => {
+    const intoStepMs = t.clock.now().getTime() % periodMs;
+    t.clock.advance((periodMs - intoStepMs + 1000) / 1000);
+  };
+  const codeAt = (secret: string, steps = 0): string =>
+    totp(secret, nowSeconds() + steps * TOTP_PERIOD_SECONDS);
+  return {
+    nextStep,
+    codeAt,
+    freshCode(secret: string): string {
+      nextStep();
+      return codeAt(secret);
+    },
+    /** Six digits that are the code of none of the steps the service accepts now. */
+    wrongCode(secret: string): string {
+      const valid = new Set([-1, 0, 1].map((steps) => codeAt(secret, steps)));
+      let n = (Number(codeAt(secret)) + 500_000) % 1_000_000;
+      while (valid.has(String(n).padStart(6, '0'))) {
+        n = (n + 1) % 1_000_000;
+      }
+      return String(n).padStart(6, '0');
+    },
+  };
 }
