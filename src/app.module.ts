@@ -9,6 +9,7 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js'
 import type { Settings } from './config/settings.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { PagesModule } from './pages/pages.module.js';
 import { PasswordPolicyModule } from './password-policy/password-policy.module.js';
 import { PasswordResetModule } from './password-reset/password-reset.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
@@ -40,6 +41,7 @@ export class AppModule {
         AuthModule,
         PasswordResetModule,
         HealthModule,
+        PagesModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
     };

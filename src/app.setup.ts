@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createValidationPipe } from './common/errors/validation.js';
 import type { LogLevel, Settings } from './config/settings.js';
+import { configurePages } from './pages/pages.setup.js';
 
 const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -47,6 +48,8 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
     }
     void parseJson(request, body as string, done);
   });
+  // The hosted pages: cookies, views, helmet, and form bodies on page routes only.
+  configurePages(app);
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
