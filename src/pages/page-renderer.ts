@@ -41,6 +41,8 @@ export class PageRenderer {
       formError: errors.form,
       fieldErrors: errors.fields,
       hasErrors: Boolean(errors.form) || Object.keys(errors.fields).length > 0,
+      // The field partial reads `errors` from its own parameters; never inherit the page's.
+      errors: null,
     });
     return reply.status(status).type('text/html; charset=utf-8').send(html);
   }
