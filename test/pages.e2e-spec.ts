@@ -39,7 +39,7 @@ describe('hosted pages over HTTP', () => {
     const res = await t
       .http()
       .post('/login')
-      .set('cookie', cookies)
+      .set('Cookie', cookies)
       .type('form')
       .send({ _csrf: csrfOf(form), username, password });
     expect(res.status).toBe(303);
@@ -73,7 +73,7 @@ describe('hosted pages over HTTP', () => {
     const res = await t
       .http()
       .post('/login')
-      .set('cookie', cookiesOf(form))
+      .set('Cookie', cookiesOf(form))
       .type('form')
       .send({ _csrf: 'forged', username: user.username, password: user.password });
     expect(res.status).toBe(403);
@@ -86,13 +86,13 @@ describe('hosted pages over HTTP', () => {
     const wrong = await t
       .http()
       .post('/login')
-      .set('cookie', cookiesOf(form))
+      .set('Cookie', cookiesOf(form))
       .type('form')
       .send({ _csrf: csrfOf(form), username: user.username, password: 'nope' });
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('The username or password is not correct.');
     const cookies = await signInWithForm(user.username, user.password);
-    const account = await t.http().get('/account').set('cookie', cookies);
+    const account = await t.http().get('/account').set('Cookie', cookies);
     expect(account.status).toBe(200);
     expect(account.text).toContain(user.username);
   });
@@ -107,7 +107,7 @@ describe('hosted pages over HTTP', () => {
       .set(...bearer(api.accessToken))
       .send({ currentPassword: user.password, newPassword: strongPassword() });
     expect(change.status).toBe(204);
-    const account = await t.http().get('/account').set('cookie', cookies);
+    const account = await t.http().get('/account').set('Cookie', cookies);
     expect(account.status).toBe(303);
     expect(account.headers.location).toBe('/login');
   });
@@ -118,7 +118,7 @@ describe('hosted pages over HTTP', () => {
     const sent = await t
       .http()
       .post('/forgot-password')
-      .set('cookie', cookiesOf(form))
+      .set('Cookie', cookiesOf(form))
       .type('form')
       .send({ _csrf: csrfOf(form), identifier: user.username });
     expect(sent.status).toBe(200);
@@ -135,7 +135,7 @@ describe('hosted pages over HTTP', () => {
     const opened = await t
       .http()
       .post('/reset-password')
-      .set('cookie', cookiesOf(page))
+      .set('Cookie', cookiesOf(page))
       .type('form')
       .send({ _csrf: csrfOf(page), token: link.searchParams.get('token') });
     expect(opened.status).toBe(303);
@@ -150,7 +150,7 @@ describe('hosted pages over HTTP', () => {
     const res = await t
       .http()
       .post('/reset-password')
-      .set('cookie', cookiesOf(page))
+      .set('Cookie', cookiesOf(page))
       .type('form')
       .send({ _csrf: csrfOf(page), token: 'not-a-real-token' });
     expect(res.status).toBe(400);

@@ -8,12 +8,11 @@ import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { ResetRequestDto } from '../password-reset/dto/password-reset.dto.js';
 import { PasswordResetService } from '../password-reset/password-reset.service.js';
-import { checkedSession, field, type FormRequest } from './page-base.js';
+import { checkedSession, field, type FormRequest, signIn } from './page-base.js';
 import { pageErrors, validateForm } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { PagesExceptionFilter } from './pages-exception.filter.js';
-import { signIn } from './page-base.js';
 
 const NOTICES: Record<string, string> = {
   'signed-out': 'You are signed out.',
