@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import { bearer, createUser, login, strongPassword } from './helpers/factories.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { totp } from './helpers/totp.js';
 
 /** The cookies a response sets, as `name=value` pairs to send back. */
 function cookiesOf(res: Response): string[] {
@@ -143,6 +144,54 @@ describe('hosted pages over HTTP', () => {
     const reset = setCookie(opened, 'portcullis_reset') ?? '';
     expect(reset).toMatch(/Path=\/reset-password/);
     expect(reset).toMatch(/HttpOnly/);
+  });
+
+  it('asks a user who has 2FA for a code (or a recovery code) and never for a new authenticator', async () => {
+    const user = await createUser(t);
+    const api = await login(t, user.username, user.password);
+    const setup = await t
+      .http()
+      .post('/api/v1/me/two-factor/setup')
+      .set(...bearer(api.accessToken));
+    const enable = await t
+      .http()
+      .post('/api/v1/me/two-factor/enable')
+      .set(...bearer(api.accessToken))
+      .send({ code: totp(setup.body.secret as string, t.clock.nowSeconds()) });
+    expect(enable.status).toBe(200);
+    const form = await t.http().get('/forgot-password');
+    await t
+      .http()
+      .post('/forgot-password')
+      .set('Cookie', cookiesOf(form))
+      .type('form')
+      .send({ _csrf: csrfOf(form), identifier: user.username });
+    const mail = await smtp.waitForMail(
+      (m) => m.to.includes(user.email as string) && m.text.includes('/reset-password?token='),
+    );
+    const link = new URL(/https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail.text)?.[0] ?? '');
+    const page = await t.http().get(`${link.pathname}${link.search}`);
+    const opened = await t
+      .http()
+      .post('/reset-password')
+      .set('Cookie', cookiesOf(page))
+      .type('form')
+      .send({ _csrf: csrfOf(page), token: link.searchParams.get('token') });
+    const cookies = [...cookiesOf(page), ...cookiesOf(opened)];
+    const step = await t.http().get('/reset-password/two-factor').set('Cookie', cookies);
+    expect(step.status).toBe(200);
+    expect(step.text).toContain('Authentication code');
+    expect(step.text).toContain('href="/reset-password/two-factor?recovery=1"');
+    expect(step.text).not.toContain('QR code');
+    const recovery = await t
+      .http()
+      .get('/reset-password/two-factor?recovery=1')
+      .set('Cookie', cookies);
+    expect(recovery.text).toContain('Recovery code');
+    // The password step stays closed until the code is proven.
+    const early = await t.http().get('/reset-password/password').set('Cookie', cookies);
+    expect(early.status).toBe(303);
+    expect(early.headers.location).toBe('/reset-password/two-factor');
   });
 
   it('shows a page for an invalid link that offers a new one', async () => {
