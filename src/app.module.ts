@@ -10,6 +10,7 @@ import type { Settings } from './config/settings.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PagesModule } from './pages/pages.module.js';
 import { PasswordPolicyModule } from './password-policy/password-policy.module.js';
 import { PasswordResetModule } from './password-reset/password-reset.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         PasswordResetModule,
         HealthModule,
         MetricsModule,
+        PagesModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
     };

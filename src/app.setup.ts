@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createValidationPipe } from './common/errors/validation.js';
 import type { LogLevel, Settings } from './config/settings.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { configurePages } from './pages/pages.setup.js';
 
 const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -48,6 +49,8 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
     }
     void parseJson(request, body as string, done);
   });
+  // The hosted pages: cookies, views, helmet, and form bodies on page routes only.
+  configurePages(app);
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -11,5 +11,7 @@ import { PasswordResetService } from './password-reset.service.js';
   imports: [UsersModule, TwoFactorModule, AuthModule, MailModule],
   providers: [PasswordResetService, ResetStepGuard],
   controllers: [PasswordResetController],
+  // The hosted reset pages drive the same flow.
+  exports: [PasswordResetService],
 })
 export class PasswordResetModule {}

@@ -1,0 +1,316 @@
+import { Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ClientIp } from '../common/decorators/client-ip.decorator.js';
+import { Public } from '../common/decorators/public.decorator.js';
+import { AppError } from '../common/errors/app-error.js';
+import { TwoFactorService } from '../two-factor/two-factor.service.js';
+import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
+import { DisableTwoFactorDto, TwoFactorCodeDto } from '../users/dto/two-factor.dto.js';
+import { UsersService } from '../users/users.service.js';
+import { checkedSession, field, type FormRequest, groupsOf4 } from './page-base.js';
+import { type PageErrors, pageErrors, validateForm } from './page-errors.js';
+import { PageRenderer } from './page-renderer.js';
+import { type PageSession, type PageUser, PageSessions } from './page-session.service.js';
+import { statusOf } from './pages.controller.js';
+import { PagesExceptionFilter } from './pages-exception.filter.js';
+
+const NOTICES: Record<string, string> = {
+  'password-reset': 'Your password was reset and you are signed in.',
+  password: 'Your password was changed. Your other sessions were signed out.',
+  email: 'Your email address was saved.',
+  'two-factor-off': 'Two-factor authentication is off.',
+};
+
+const LABELS = {
+  email: 'The email address',
+  currentPassword: 'The current password',
+  newPassword: 'The new password',
+  code: 'The code',
+};
+
+type SignedIn = PageSession & { user: PageUser };
+
+/** The home page: profile, email, password, two-factor authentication, sign-out. */
+@Public()
+@ApiExcludeController()
+@UseFilters(PagesExceptionFilter)
+@Controller('account')
+export class AccountPagesController {
+  constructor(
+    private readonly sessions: PageSessions,
+    private readonly renderer: PageRenderer,
+    private readonly users: UsersService,
+    private readonly twoFactor: TwoFactorService,
+  ) {}
+
+  @Get()
+  async home(@Req() request: FormRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const session = await this.sessions.load(request, reply);
+    if (!isSignedIn(session)) {
+      return this.renderer.redirect(reply, '/login');
+    }
+    if (session.user.mustChangePassword) {
+      return this.renderer.redirect(reply, '/account/password');
+    }
+    const done = (request.query as Record<string, string | undefined>).done ?? '';
+    return this.renderHome(reply, session, { fields: {} }, 200, NOTICES[done]);
+  }
+
+  @Get('password')
+  async passwordForm(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const session = await this.sessions.load(request, reply);
+    if (!isSignedIn(session)) {
+      return this.renderer.redirect(reply, '/login');
+    }
+    return this.renderPassword(reply, session, { fields: {} }, 200);
+  }
+
+  @Post('password')
+  async changePassword(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply, true);
+    if (!session) {
+      return reply;
+    }
+    try {
+      const input = await validateForm(ChangePasswordDto, request.body, [
+        'currentPassword',
+        'newPassword',
+      ]);
+      await this.users.changeOwnPassword(
+        session.user.userId,
+        session.user.sessionId,
+        input.currentPassword,
+        input.newPassword,
+        ip,
+      );
+      return this.renderer.redirect(reply, '/account?done=password');
+    } catch (error) {
+      const errors = pageErrors(error, { INVALID_CREDENTIALS: 'currentPassword' }, LABELS);
+      return this.renderPassword(reply, session, errors, statusOf(error));
+    }
+  }
+
+  @Post('email')
+  async changeEmail(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply);
+    if (!session) {
+      return reply;
+    }
+    try {
+      const input = await validateForm(ChangeEmailDto, request.body, ['email', 'currentPassword']);
+      await this.users.changeOwnEmail(session.user.userId, input.email, input.currentPassword, ip);
+      return this.renderer.redirect(reply, '/account?done=email');
+    } catch (error) {
+      const errors = pageErrors(
+        error,
+        { INVALID_CREDENTIALS: 'currentPassword', EMAIL_TAKEN: 'email' },
+        LABELS,
+      );
+      return this.renderHome(reply, session, errors, statusOf(error), undefined, {
+        form: 'email',
+        email: field(request, 'email'),
+      });
+    }
+  }
+
+  @Post('two-factor/setup')
+  async startTwoFactor(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply);
+    if (!session) {
+      return reply;
+    }
+    try {
+      const provisioning = await this.users.startTwoFactorSetup(session.user.userId);
+      return this.renderSetup(reply, session, provisioning.secret, { fields: {} }, 200);
+    } catch (error) {
+      return this.renderHome(reply, session, pageErrors(error, {}, LABELS), statusOf(error));
+    }
+  }
+
+  @Post('two-factor/enable')
+  async enableTwoFactor(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply);
+    if (!session) {
+      return reply;
+    }
+    const pending = this.sessions.unseal(
+      field(request, 'pending'),
+      `account:${session.user.userId}`,
+    );
+    try {
+      const input = await validateForm(TwoFactorCodeDto, request.body, ['code']);
+      const recoveryCodes = await this.users.confirmTwoFactorSetup(
+        session.user.userId,
+        input.code,
+        ip,
+      );
+      return this.renderer.send(reply, session, 'recovery-codes', {
+        title: 'Two-factor authentication is on',
+        recoveryCodes,
+      });
+    } catch (error) {
+      const errors = pageErrors(error, { INVALID_TOTP_CODE: 'code' }, LABELS);
+      if (!pending) {
+        return this.renderHome(reply, session, errors, statusOf(error));
+      }
+      return this.renderSetup(reply, session, pending, errors, statusOf(error));
+    }
+  }
+
+  @Post('two-factor/disable')
+  async disableTwoFactor(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply);
+    if (!session) {
+      return reply;
+    }
+    try {
+      const input = await validateForm(DisableTwoFactorDto, request.body, [
+        'currentPassword',
+        'code',
+      ]);
+      await this.users.disableTwoFactor(session.user.userId, input.currentPassword, input.code, ip);
+      return this.renderer.redirect(reply, '/account?done=two-factor-off');
+    } catch (error) {
+      const errors = pageErrors(
+        error,
+        { INVALID_CREDENTIALS: 'currentPassword', INVALID_TOTP_CODE: 'code' },
+        LABELS,
+      );
+      return this.renderHome(reply, session, errors, statusOf(error), undefined, {
+        form: 'disable',
+      });
+    }
+  }
+
+  /**
+   * A signed-in form post with a good CSRF token. Otherwise answers itself (sign-in page, or the
+   * change-password form first for a temporary password) and returns null.
+   */
+  private async signedIn(
+    request: FormRequest,
+    reply: FastifyReply,
+    allowTemporary = false,
+  ): Promise<SignedIn | null> {
+    const session = await checkedSession(this.sessions, this.renderer, request, reply);
+    if (!session) {
+      return null;
+    }
+    if (!isSignedIn(session)) {
+      this.renderer.redirect(reply, '/login?done=session-ended');
+      return null;
+    }
+    if (session.user.mustChangePassword && !allowTemporary) {
+      this.renderer.redirect(reply, '/account/password');
+      return null;
+    }
+    return session;
+  }
+
+  private async renderHome(
+    reply: FastifyReply,
+    session: SignedIn,
+    errors: PageErrors,
+    status: number,
+    notice?: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<FastifyReply> {
+    const profile = await this.users.get(session.user.userId).catch((error: unknown) => {
+      if (error instanceof AppError) {
+        return null;
+      }
+      throw error;
+    });
+    if (!profile) {
+      this.sessions.signOut(reply);
+      return this.renderer.redirect(reply, '/login?done=session-ended');
+    }
+    return this.renderer.send(
+      reply,
+      session,
+      'account',
+      {
+        title: 'Your account',
+        notice,
+        errors,
+        profile: {
+          username: profile.username,
+          email: profile.email,
+          twoFactorEnabled: profile.twoFactorEnabled,
+          roles: profile.roles.join(', '),
+          passwordChangedAt: profile.passwordChangedAt.toISOString().slice(0, 10),
+        },
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  private renderPassword(
+    reply: FastifyReply,
+    session: SignedIn,
+    errors: PageErrors,
+    status: number,
+  ): Promise<FastifyReply> {
+    return this.renderer.send(
+      reply,
+      session,
+      'account-password',
+      {
+        title: 'Change your password',
+        temporary: session.user.mustChangePassword,
+        errors,
+      },
+      status,
+    );
+  }
+
+  private async renderSetup(
+    reply: FastifyReply,
+    session: SignedIn,
+    secret: string,
+    errors: PageErrors,
+    status: number,
+  ): Promise<FastifyReply> {
+    const provisioning = await this.twoFactor.provision(session.user.username, secret);
+    return this.renderer.send(
+      reply,
+      session,
+      'two-factor-setup',
+      {
+        title: 'Set up your authenticator',
+        qrCodeDataUrl: provisioning.qrCodeDataUrl,
+        secretGroups: groupsOf4(secret),
+        pending: this.sessions.seal(secret, `account:${session.user.userId}`),
+        errors,
+      },
+      status,
+    );
+  }
+}
+
+function isSignedIn(session: PageSession): session is SignedIn {
+  return session.user !== null;
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import { AppError } from '../common/errors/app-error.js';
+import { ChangePasswordDto } from '../users/dto/me.dto.js';
+import { pageErrors, validateForm } from './page-errors.js';
+import { isPagePath, isResetPath } from './pages.setup.js';
+
+describe('pageErrors', () => {
+  it('puts each broken password rule next to the field, in words', () => {
+    const error = new AppError('PASSWORD_POLICY_VIOLATION', 'x', {
+      errors: [
+        {
+          field: 'newPassword',
+          rule: 'minLength',
+          message: 'newPassword must be at least 8 characters long',
+        },
+        { field: 'newPassword', rule: 'notCommon', message: 'newPassword is too common' },
+      ],
+    });
+    expect(pageErrors(error, {}, { newPassword: 'The new password' })).toEqual({
+      fields: {
+        newPassword: [
+          'The new password must be at least 8 characters long.',
+          'The new password is too common.',
+        ],
+      },
+      rules: ['minLength', 'notCommon'],
+    });
+  });
+
+  it('ties a code without fields to the field the page names, or to the form', () => {
+    const wrong = new AppError('INVALID_CREDENTIALS', 'The current password is not correct.');
+    expect(pageErrors(wrong, { INVALID_CREDENTIALS: 'currentPassword' })).toEqual({
+      fields: { currentPassword: ['The current password is not correct.'] },
+    });
+    expect(pageErrors(wrong, {})).toEqual({
+      form: 'The current password is not correct.',
+      fields: {},
+    });
+  });
+
+  it('rethrows anything that is not a service error', () => {
+    expect(() => pageErrors(new Error('boom'), {})).toThrow('boom');
+  });
+});
+
+describe('validateForm', () => {
+  it('names the empty fields', async () => {
+    await expect(
+      validateForm(ChangePasswordDto, { currentPassword: '', newPassword: 'x' }, [
+        'currentPassword',
+        'newPassword',
+      ]),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'currentPassword', rule: 'required' }],
+    });
+  });
+
+  it('keeps only the fields of the API DTO', async () => {
+    const form = { currentPassword: 'a', newPassword: 'b', _csrf: 'token', extra: 'x' };
+    await expect(
+      validateForm(ChangePasswordDto, form, ['currentPassword', 'newPassword']),
+    ).resolves.toMatchObject({ currentPassword: 'a', newPassword: 'b' });
+  });
+});
+
+describe('page paths', () => {
+  it('tells the hosted pages from the API', () => {
+    for (const path of ['/', '/login', '/login/two-factor', '/account/email', '/reset-password']) {
+      expect(isPagePath(path)).toBe(true);
+    }
+    for (const path of ['/api/v1/auth/login', '/docs', '/health/live', '/loginx', undefined]) {
+      expect(isPagePath(path)).toBe(false);
+    }
+  });
+
+  it('sends no referrer from the reset pages only', () => {
+    expect(isResetPath('/reset-password?token=abc')).toBe(true);
+    expect(isResetPath('/reset-password/two-factor')).toBe(true);
+    expect(isResetPath('/account')).toBe(false);
+  });
+});

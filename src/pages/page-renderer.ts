@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyReply } from 'fastify';
+import type { Settings } from '../config/settings.js';
+import type { PageErrors } from './page-errors.js';
+import type { PageSession } from './page-session.service.js';
+
+export const PRODUCT_NAME = 'Portcullis';
+
+export interface PageData {
+  title: string;
+  errors?: PageErrors;
+  notice?: string;
+  [key: string]: unknown;
+}
+
+/** Renders a page inside the shared layout, with what every page shows. */
+@Injectable()
+export class PageRenderer {
+  private readonly issuer: string;
+
+  constructor(config: ConfigService<Settings, true>) {
+    this.issuer = config.get('totp', { infer: true }).issuer;
+  }
+
+  async send(
+    reply: FastifyReply,
+    session: PageSession | null,
+    view: string,
+    data: PageData,
+    status = 200,
+  ): Promise<FastifyReply> {
+    const errors = data.errors ?? { fields: {} };
+    const html = await reply.viewAsync(`${view}.hbs`, {
+      ...data,
+      productName: PRODUCT_NAME,
+      issuer: this.issuer,
+      showIssuer: this.issuer !== PRODUCT_NAME,
+      csrf: session?.csrf ?? '',
+      user: session?.user ?? null,
+      formError: errors.form,
+      fieldErrors: errors.fields,
+      hasErrors: Boolean(errors.form) || Object.keys(errors.fields).length > 0,
+      // The field partial reads `errors` from its own parameters; never inherit the page's.
+      errors: null,
+    });
+    return reply.status(status).type('text/html; charset=utf-8').send(html);
+  }
+
+  redirect(reply: FastifyReply, to: string): FastifyReply {
+    // 303: the browser follows with GET, so a reload never re-posts a form.
+    return reply.redirect(to, 303);
+  }
+}

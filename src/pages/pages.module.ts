@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { PasswordPolicyModule } from '../password-policy/password-policy.module.js';
+import { PasswordResetModule } from '../password-reset/password-reset.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { TwoFactorModule } from '../two-factor/two-factor.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AccountPagesController } from './account-pages.controller.js';
+import { AssetsController } from './assets.controller.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.service.js';
+import { PagesController } from './pages.controller.js';
+import { ResetPagesController } from './reset-pages.controller.js';
+
+/** The hosted HTML pages: the same services as the API, rendered from templates/pages. */
+@Module({
+  imports: [
+    AuthModule,
+    SessionsModule,
+    UsersModule,
+    TwoFactorModule,
+    PasswordPolicyModule,
+    PasswordResetModule,
+  ],
+  providers: [PageSessions, PageRenderer],
+  controllers: [PagesController, ResetPagesController, AccountPagesController, AssetsController],
+})
+export class PagesModule {}

@@ -1,0 +1,96 @@
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyView from '@fastify/view';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
+import Handlebars from 'handlebars';
+import { AppError } from '../common/errors/app-error.js';
+
+/** templates/pages at the project's top level, from src/pages (tests) or dist/pages (built). */
+export const PAGE_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/pages', import.meta.url));
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** The hosted pages' paths; everything else is the JSON API (or docs, health, metrics). */
+export function isPagePath(url: string | undefined): boolean {
+  if (url === undefined) {
+    return false;
+  }
+  const path = url.split('?')[0];
+  return (
+    path === '/' ||
+    ['/login', '/logout', '/forgot-password', '/reset-password', '/account', '/assets/'].some(
+      (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
+    )
+  );
+}
+
+/** Only the reset pages: they hold a token in the URL, so they never send a Referer onwards. */
+export function isResetPath(url: string | undefined): boolean {
+  return url !== undefined && /^\/reset-password(\/|\?|$)/.test(url);
+}
+
+/** The strict policy of every page: nothing from another origin, no script, no framing. */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'self'"],
+  // The authenticator QR code is an inline PNG (data: URL) made by the server.
+  imgSrc: ["'self'", 'data:'],
+  scriptSrc: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+};
+
+/**
+ * Fastify plugins of the hosted pages: cookies, the Handlebars view engine, helmet headers and
+ * form bodies. Form bodies are parsed for page routes only: the JSON API keeps answering 415.
+ */
+export function configurePages(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const handlebars = Handlebars.create();
+  handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  void fastify.register(fastifyCookie);
+  void fastify.register(fastifyFormbody);
+  void fastify.register(fastifyView, {
+    engine: { handlebars },
+    root: PAGE_TEMPLATE_DIR,
+    layout: 'layouts/main.hbs',
+    viewExt: 'hbs',
+    production: true,
+    options: {
+      partials: {
+        field: 'partials/field.hbs',
+        messages: 'partials/messages.hbs',
+        csrf: 'partials/csrf.hbs',
+      },
+    },
+  });
+  void fastify.register(fastifyHelmet, { global: false });
+  // Before any body is read: a form body anywhere but a page is refused, as before.
+  fastify.addHook('preParsing', (request: FastifyRequest, _reply, payload, done) => {
+    const type = request.headers['content-type'] ?? '';
+    if (type.toLowerCase().startsWith(FORM) && !isPagePath(request.routeOptions.url)) {
+      done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.'));
+      return;
+    }
+    done(null, payload);
+  });
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!isPagePath(request.routeOptions.url ?? undefined)) {
+      done();
+      return;
+    }
+    // Sets the headers on the raw response at once (no promise to wait for).
+    reply.helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+      referrerPolicy: {
+        policy: isResetPath(request.url) ? 'no-referrer' : 'same-origin',
+      },
+    });
+    void reply.header('cache-control', 'no-store');
+    done();
+  });
+}

@@ -1,0 +1,225 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createUser, strongPassword } from '../helpers/factories.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { totp } from '../helpers/totp.js';
+import { HAS_CHROMIUM, launchChromium } from './browser.js';
+
+/** Set SCREENSHOTS=1 to refresh docs/screenshots from these tests. */
+const SCREENSHOT_DIR = process.env.SCREENSHOTS ? join(process.cwd(), 'docs', 'screenshots') : null;
+
+const suite = HAS_CHROMIUM ? describe : describe.skip;
+
+suite(
+  HAS_CHROMIUM
+    ? 'hosted pages in Chromium'
+    : 'hosted pages in Chromium — SKIPPED: /usr/bin/chromium is not installed',
+  () => {
+    let t: TestApp;
+    let smtp: SmtpSink;
+    let context: BrowserContext;
+    let close: () => Promise<void>;
+
+    beforeAll(async () => {
+      smtp = await startSmtpSink();
+      t = await createTestApp({ SMTP_URL: smtp.url, TOTP_ISSUER: 'Acme Corp' });
+      ({ context, close } = await launchChromium());
+      if (SCREENSHOT_DIR) {
+        mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      }
+    });
+    afterAll(async () => {
+      await close?.();
+      await t?.close();
+      await smtp?.close();
+    });
+
+    /** A fresh browser tab with no cookies. */
+    async function freshPage(): Promise<Page> {
+      await context.clearCookies();
+      return context.newPage();
+    }
+
+    async function shoot(page: Page, name: string): Promise<void> {
+      if (!SCREENSHOT_DIR) {
+        return;
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-desktop.png`), fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-phone.png`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+
+    /** The current code of the authenticator whose key the page shows (grouped by 4). */
+    async function codeFromPage(page: Page): Promise<string> {
+      const secret = (await page.locator('#secret').textContent()) ?? '';
+      return totp(secret.replace(/\s/g, ''), t.clock.nowSeconds());
+    }
+
+    it('resets a forgotten password from the form to the account page, signed in', async () => {
+      const user = await createUser(t);
+      const page = await freshPage();
+      await page.goto(`${t.url}/login`);
+      await shoot(page, 'login');
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.getByLabel('Username or email').fill(user.username);
+      await shoot(page, 'forgot-password');
+      await page.getByRole('button', { name: 'Send the reset link' }).click();
+      expect(await page.locator('h1').textContent()).toBe('Check your mail');
+      expect(await page.locator('.notice').textContent()).toContain('valid for 5 minutes');
+      await shoot(page, 'forgot-password-sent');
+
+      const mail = await smtp.waitForMail((m) => m.to.includes(user.email as string));
+      const link = /https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail.text)?.[0] as string;
+      const path = new URL(link).pathname + new URL(link).search;
+      const response = await page.goto(`${t.url}${path}`);
+      expect(response?.headers()['referrer-policy']).toBe('no-referrer');
+      expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
+      await shoot(page, 'reset-continue');
+      await page.getByRole('button', { name: 'Continue' }).click();
+
+      expect(page.url()).toBe(`${t.url}/reset-password/two-factor`);
+      expect(await page.locator('img[alt^="QR code for Acme Corp"]').count()).toBe(1);
+      const groups = ((await page.locator('#secret').textContent()) ?? '').trim().split(' ');
+      expect(groups.every((g) => g.length <= 4)).toBe(true);
+      await shoot(page, 'reset-authenticator');
+      await page.getByLabel('Code from the app').fill(await codeFromPage(page));
+      await page.getByRole('button', { name: 'Verify' }).click();
+
+      expect(await page.locator('h1').textContent()).toBe('Choose a new password');
+      expect(await page.locator('.code-list li').count()).toBeGreaterThan(0);
+      expect(await page.locator('.rules li').allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringContaining('At least 8 characters')]),
+      );
+      await page.getByLabel('New password').fill('Zq9#xv');
+      await page.getByRole('button', { name: 'Save and sign in' }).click();
+      const field = page.getByLabel('New password');
+      expect(await field.getAttribute('aria-invalid')).toBe('true');
+      const describedBy = (await field.getAttribute('aria-describedby')) ?? '';
+      expect(await page.locator(`#${describedBy}`).textContent()).toContain(
+        'at least 8 characters',
+      );
+      expect(await page.locator('.rules li.broken').count()).toBe(1);
+      await shoot(page, 'reset-new-password');
+
+      const newPassword = strongPassword();
+      await page.getByLabel('New password').fill(newPassword);
+      await page.getByRole('button', { name: 'Save and sign in' }).click();
+      expect(page.url()).toBe(`${t.url}/account?done=password-reset`);
+      expect(await page.locator('#profile-username').textContent()).toBe(user.username);
+      expect(await page.locator('#profile-2fa').textContent()).toBe('On');
+      await shoot(page, 'account');
+      const cookies = await context.cookies();
+      const session = cookies.find((c) => c.name === 'portcullis_session');
+      expect(session).toEqual(expect.objectContaining({ httpOnly: true, sameSite: 'Lax' }));
+      expect(cookies.find((c) => c.name === 'portcullis_reset')).toBeUndefined();
+
+      // The link is single-use.
+      await page.goto(`${t.url}${path}`);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      expect(await page.locator('h1').textContent()).toBe('This reset link was already used');
+      await page.close();
+    });
+
+    it('signs in with two-factor authentication and signs out', async () => {
+      const user = await createUser(t);
+      const page = await freshPage();
+      await page.goto(`${t.url}/login`);
+      await page.getByLabel('Username or email').fill(user.username);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      expect(page.url()).toBe(`${t.url}/account`);
+      // Turn 2FA on from the account page.
+      await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+      await shoot(page, 'account-two-factor-setup');
+      await page.getByLabel('Code from the app').fill('000000');
+      await page.getByRole('button', { name: 'Turn on' }).click();
+      expect(await page.locator('#code-error').textContent()).toContain('not valid');
+      await page.getByLabel('Code from the app').fill(await codeFromPage(page));
+      await page.getByRole('button', { name: 'Turn on' }).click();
+      expect(await page.locator('h1').textContent()).toBe('Two-factor authentication is on');
+      await shoot(page, 'account-recovery-codes');
+      const secretSource = await page.locator('.code-list li').first().textContent();
+      expect(secretSource).toBeTruthy();
+      await page.getByRole('link', { name: /back to my account/ }).click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      expect(page.url()).toBe(`${t.url}/login?done=signed-out`);
+
+      // Sign in again: the code step comes after the password.
+      await page.getByLabel('Username or email').fill(user.username);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      expect(page.url()).toBe(`${t.url}/login/two-factor`);
+      await shoot(page, 'login-two-factor');
+      await page.getByRole('link', { name: 'Use a recovery code' }).click();
+      await page.getByLabel('Recovery code').fill(secretSource?.trim() ?? '');
+      await page.getByRole('button', { name: 'Verify' }).click();
+      expect(page.url()).toBe(`${t.url}/account`);
+      expect(await page.locator('#profile-2fa').textContent()).toBe('On');
+      await page.close();
+    });
+
+    it('changes the password and sends a temporary-password user there first', async () => {
+      const user = await createUser(t, { temporaryPassword: true });
+      const page = await freshPage();
+      await page.goto(`${t.url}/login`);
+      await page.getByLabel('Username or email').fill(user.username);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      expect(page.url()).toBe(`${t.url}/account/password`);
+      expect(await page.locator('.alert').textContent()).toContain('temporary');
+      await page.getByLabel('Current password').fill('not my password');
+      await page.getByLabel('New password').fill(strongPassword());
+      await page.getByRole('button', { name: 'Change password' }).click();
+      expect(await page.locator('#currentPassword-error').textContent()).toContain(
+        'current password is not correct',
+      );
+      await shoot(page, 'account-password');
+      await page.getByLabel('Current password').fill(user.password);
+      await page.getByLabel('New password').fill(strongPassword());
+      await page.getByRole('button', { name: 'Change password' }).click();
+      expect(page.url()).toBe(`${t.url}/account?done=password`);
+      expect(await page.locator('.notice').textContent()).toContain('password was changed');
+      await page.close();
+    });
+
+    it('explains an expired link and offers a new one', async () => {
+      const user = await createUser(t);
+      const page = await freshPage();
+      await page.goto(`${t.url}/forgot-password`);
+      await page.getByLabel('Username or email').fill(user.username);
+      await page.getByRole('button', { name: 'Send the reset link' }).click();
+      const mail = await smtp.waitForMail((m) => m.to.includes(user.email as string));
+      const link = new URL(
+        /https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail.text)?.[0] as string,
+      );
+      t.clock.advance(6 * 60);
+      await page.goto(`${t.url}${link.pathname}${link.search}`);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      expect(await page.locator('h1').textContent()).toBe('This reset link has expired');
+      expect(await page.getByRole('link', { name: 'Request a new link' }).count()).toBe(1);
+      await shoot(page, 'reset-link-expired');
+      await page.close();
+    });
+
+    it('shows the outcomes of the forgot-password form in words', async () => {
+      const noMail = await createUser(t, { email: null });
+      const page = await freshPage();
+      await page.goto(`${t.url}/forgot-password`);
+      await page.getByLabel('Username or email').fill('nobody-here-at-all');
+      await page.getByRole('button', { name: 'Send the reset link' }).click();
+      expect(await page.locator('#identifier-error').textContent()).toContain('Incorrect username');
+      await page.getByLabel('Username or email').fill(noMail.username);
+      await page.getByRole('button', { name: 'Send the reset link' }).click();
+      expect(await page.locator('#identifier-error').textContent()).toContain(
+        'contact the administrator',
+      );
+      await shoot(page, 'forgot-password-no-email');
+      await page.close();
+    });
+  },
+);

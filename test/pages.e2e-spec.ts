@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Response } from 'supertest';
+import { bearer, createUser, login, strongPassword } from './helpers/factories.js';
+import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { totp } from './helpers/totp.js';
+
+/** The cookies a response sets, as `name=value` pairs to send back. */
+function cookiesOf(res: Response): string[] {
+  const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
+  return (raw ?? []).map((c) => c.split(';')[0]);
+}
+
+function setCookie(res: Response, name: string): string | undefined {
+  const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
+  return (raw ?? []).find((c) => c.startsWith(`${name}=`));
+}
+
+function csrfOf(res: Response): string {
+  return /name="_csrf" value="([^"]+)"/.exec(res.text)?.[1] ?? '';
+}
+
+describe('hosted pages over HTTP', () => {
+  let t: TestApp;
+  let smtp: SmtpSink;
+
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    t = await createTestApp({ SMTP_URL: smtp.url });
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  /** Signs in through the login form; returns the browser's cookies. */
+  async function signInWithForm(username: string, password: string): Promise<string[]> {
+    const form = await t.http().get('/login');
+    const cookies = cookiesOf(form);
+    const res = await t
+      .http()
+      .post('/login')
+      .set('Cookie', cookies)
+      .type('form')
+      .send({ _csrf: csrfOf(form), username, password });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/account');
+    return cookiesOf(res);
+  }
+
+  it('serves the login page with a strict CSP and an HttpOnly SameSite=Lax cookie', async () => {
+    const res = await t.http().get('/login');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['content-security-policy']).toContain("script-src 'none'");
+    expect(res.text).toContain('href="/forgot-password"');
+    const cookie = setCookie(res, 'portcullis_session') ?? '';
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+    expect(res.text).not.toMatch(/<script/i);
+  });
+
+  it('serves its stylesheet itself', async () => {
+    const res = await t.http().get('/assets/app.css');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/css/);
+  });
+
+  it('refuses a form without the CSRF token of the browser session', async () => {
+    const user = await createUser(t);
+    const form = await t.http().get('/login');
+    const res = await t
+      .http()
+      .post('/login')
+      .set('Cookie', cookiesOf(form))
+      .type('form')
+      .send({ _csrf: 'forged', username: user.username, password: user.password });
+    expect(res.status).toBe(403);
+    expect(setCookie(res, 'portcullis_session')).toBeUndefined();
+  });
+
+  it('shows a wrong password in words and signs in with the right one', async () => {
+    const user = await createUser(t);
+    const form = await t.http().get('/login');
+    const wrong = await t
+      .http()
+      .post('/login')
+      .set('Cookie', cookiesOf(form))
+      .type('form')
+      .send({ _csrf: csrfOf(form), username: user.username, password: 'nope' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('The username or password is not correct.');
+    const cookies = await signInWithForm(user.username, user.password);
+    const account = await t.http().get('/account').set('Cookie', cookies);
+    expect(account.status).toBe(200);
+    expect(account.text).toContain(user.username);
+  });
+
+  it('signs the browser out at once when its session is revoked elsewhere', async () => {
+    const user = await createUser(t);
+    const cookies = await signInWithForm(user.username, user.password);
+    const api = await login(t, user.username, user.password);
+    const change = await t
+      .http()
+      .put('/api/v1/me/password')
+      .set(...bearer(api.accessToken))
+      .send({ currentPassword: user.password, newPassword: strongPassword() });
+    expect(change.status).toBe(204);
+    const account = await t.http().get('/account').set('Cookie', cookies);
+    expect(account.status).toBe(303);
+    expect(account.headers.location).toBe('/login');
+  });
+
+  it('never uses a reset link up on GET, and sends no referrer from it', async () => {
+    const user = await createUser(t);
+    const form = await t.http().get('/forgot-password');
+    const sent = await t
+      .http()
+      .post('/forgot-password')
+      .set('Cookie', cookiesOf(form))
+      .type('form')
+      .send({ _csrf: csrfOf(form), identifier: user.username });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain('valid for 5 minutes');
+    const mail = await smtp.waitForMail((m) => m.to.includes(user.email as string));
+    const link = new URL(/https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail.text)?.[0] ?? '');
+    const path = `${link.pathname}${link.search}`;
+    for (let i = 0; i < 2; i += 1) {
+      const page = await t.http().get(path);
+      expect(page.status).toBe(200);
+      expect(page.headers['referrer-policy']).toBe('no-referrer');
+    }
+    const page = await t.http().get(path);
+    const opened = await t
+      .http()
+      .post('/reset-password')
+      .set('Cookie', cookiesOf(page))
+      .type('form')
+      .send({ _csrf: csrfOf(page), token: link.searchParams.get('token') });
+    expect(opened.status).toBe(303);
+    expect(opened.headers.location).toBe('/reset-password/two-factor');
+    const reset = setCookie(opened, 'portcullis_reset') ?? '';
+    expect(reset).toMatch(/Path=\/reset-password/);
+    expect(reset).toMatch(/HttpOnly/);
+  });
+
+  it('asks a user who has 2FA for a code (or a recovery code) and never for a new authenticator', async () => {
+    const user = await createUser(t);
+    const api = await login(t, user.username, user.password);
+    const setup = await t
+      .http()
+      .post('/api/v1/me/two-factor/setup')
+      .set(...bearer(api.accessToken));
+    const enable = await t
+      .http()
+      .post('/api/v1/me/two-factor/enable')
+      .set(...bearer(api.accessToken))
+      .send({ code: totp(setup.body.secret as string, t.clock.nowSeconds()) });
+    expect(enable.status).toBe(200);
+    const form = await t.http().get('/forgot-password');
+    await t
+      .http()
+      .post('/forgot-password')
+      .set('Cookie', cookiesOf(form))
+      .type('form')
+      .send({ _csrf: csrfOf(form), identifier: user.username });
+    const mail = await smtp.waitForMail(
+      (m) => m.to.includes(user.email as string) && m.text.includes('/reset-password?token='),
+    );
+    const link = new URL(/https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail.text)?.[0] ?? '');
+    const page = await t.http().get(`${link.pathname}${link.search}`);
+    const opened = await t
+      .http()
+      .post('/reset-password')
+      .set('Cookie', cookiesOf(page))
+      .type('form')
+      .send({ _csrf: csrfOf(page), token: link.searchParams.get('token') });
+    const cookies = [...cookiesOf(page), ...cookiesOf(opened)];
+    const step = await t.http().get('/reset-password/two-factor').set('Cookie', cookies);
+    expect(step.status).toBe(200);
+    expect(step.text).toContain('Authentication code');
+    expect(step.text).toContain('href="/reset-password/two-factor?recovery=1"');
+    expect(step.text).not.toContain('QR code');
+    const recovery = await t
+      .http()
+      .get('/reset-password/two-factor?recovery=1')
+      .set('Cookie', cookies);
+    expect(recovery.text).toContain('Recovery code');
+    // The password step stays closed until the code is proven.
+    const early = await t.http().get('/reset-password/password').set('Cookie', cookies);
+    expect(early.status).toBe(303);
+    expect(early.headers.location).toBe('/reset-password/two-factor');
+  });
+
+  it('shows a page for an invalid link that offers a new one', async () => {
+    const page = await t.http().get('/reset-password?token=not-a-real-token');
+    const res = await t
+      .http()
+      .post('/reset-password')
+      .set('Cookie', cookiesOf(page))
+      .type('form')
+      .send({ _csrf: csrfOf(page), token: 'not-a-real-token' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('This reset link is not valid');
+    expect(res.text).toContain('href="/forgot-password"');
+  });
+
+  it('still answers a form body on the JSON API with 415', async () => {
+    const res = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .type('form')
+      .send({ username: 'a', password: 'b' });
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+});
+
+describe('hosted pages behind https', () => {
+  it('marks the session cookie Secure when PUBLIC_URL is https', async () => {
+    const t = await createTestApp({ PUBLIC_URL: 'https://id.example.com' });
+    try {
+      const res = await t.http().get('/login');
+      expect(setCookie(res, 'portcullis_session')).toMatch(/; Secure/);
+    } finally {
+      await t.close();
+    }
+  });
+});
