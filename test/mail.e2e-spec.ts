@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { simpleParser } from 'mailparser';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { type ParsedMail, simpleParser } from 'mailparser';
 import { DataSource } from 'typeorm';
 import { bearer, createUser, login, type TestUser, uniqueName } from './helpers/factories.js';
 import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
@@ -85,6 +86,42 @@ async function changeEmail(
   expect(res.status).toBe(200);
   expect(res.body.email).toBe(newEmail);
   return { user: { ...user, email: user.email as string }, newEmail };
+}
+
+/** The first .eml file under `dir` sent to `address` with `subject`, parsed, and its path. */
+async function emlFileFor(
+  dir: string,
+  address: string,
+  subject: string,
+): Promise<{ file: string; mail: ParsedMail } | undefined> {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.eml')) : [];
+  for (const name of files) {
+    const file = join(dir, name);
+    const mail = await simpleParser(readFileSync(file));
+    const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
+    if (mail.subject === subject && to.some((a) => a.value.some((v) => v.address === address))) {
+      return { file, mail };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Every message given to Nest's Logger from now on, at any level and whatever LOG_LEVEL lets
+ * through: the app logs through `new Logger(context)`, whichever logger backs it.
+ */
+function captureLogs(): { messages: () => string[]; restore: () => void } {
+  const levels = ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'] as const;
+  const spies = levels.map((level) => jest.spyOn(Logger.prototype, level));
+  return {
+    messages: () =>
+      spies.flatMap((spy) =>
+        spy.mock.calls.map((args) =>
+          args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '),
+        ),
+      ),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
 }
 
 const emailChangedTo = (address: string) => (m: SinkMail) =>
@@ -225,9 +262,14 @@ describe('mail', () => {
 
   describe('without SMTP_URL', () => {
     let t: TestApp;
+    let logs: ReturnType<typeof captureLogs> | undefined;
 
     beforeAll(async () => {
       t = await createTestApp();
+    });
+    afterEach(() => {
+      logs?.restore();
+      logs = undefined;
     });
     afterAll(async () => {
       await t?.close();
@@ -253,6 +295,39 @@ describe('mail', () => {
       expect(mail.from?.value[0]?.address).toBe('no-reply@localhost');
       expect(mail.text).toContain(`was changed to ${newEmail}`);
       expect(mail.html).toEqual(expect.stringContaining(newEmail));
+    });
+
+    it('writes a reset mail to a file only its owner can read, and logs the path, never the link', async () => {
+      logs = captureLogs();
+      const user = await createUser(t);
+      const email = user.email as string;
+      const res = await t
+        .http()
+        .post('/api/v1/password-reset/requests')
+        .send({ identifier: user.username });
+      expect(res.status).toBe(202);
+
+      const dir = join(t.dataDir, 'mail');
+      const { file, mail } = await eventually('an .eml reset mail', () =>
+        emlFileFor(dir, email, 'Reset your password'),
+      );
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+
+      const link = /\S+\/reset-password\?token=\S+/.exec(mail.text ?? '')?.[0] ?? '';
+      const token = new URL(link).searchParams.get('token') ?? '';
+      expect(link.startsWith('http://portcullis.test/reset-password?token=')).toBe(true);
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      expect(mail.text).toContain('valid for 5 minutes');
+      expect(mail.html).toEqual(expect.stringContaining('valid for 5 minutes'));
+
+      // The path is logged once the file is written (same tick as the write).
+      const messages = logs.messages();
+      expect(messages).toContainEqual(expect.stringContaining(file));
+      const everything = messages.join('\n');
+      expect(everything).not.toContain(token);
+      expect(everything).not.toContain('reset-password?');
+      expect(everything).not.toContain(user.password);
     });
   });
 });

@@ -1,18 +1,23 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
+import type { Settings } from '../config/settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { MailComposer } from './mail-composer.js';
 import { outboxContextLabel } from './mail-outbox.service.js';
-import { MailRenderer } from './mail-renderer.js';
 import type { MailTemplateName, MailTemplates } from './mail-templates.js';
-import { MailTransport } from './mail-transport.js';
+import { MailerService } from './mailer-package.js';
 
 /** How often every instance looks for due mail. */
 export const OUTBOX_POLL_MS = 500;
@@ -38,29 +43,41 @@ interface ClaimedRow {
  * Sends the outbox. Runs in every instance; rows are claimed with FOR UPDATE SKIP LOCKED, so
  * two instances never send the same mail at once. Failures retry with exponential backoff; after
  * MAX_ATTEMPTS a mail is marked dead (and logged) instead of retried forever.
+ *
+ * A mail is rendered by MailComposer and sent by @nestjs-modules/mailer's MailerService. Without
+ * SMTP_URL the transport only builds the message, and it is written to $DATA_DIR/mail (directory
+ * 0700, file 0600): the log names the file, never its link or any other content.
  */
 @Injectable()
-export class MailOutboxWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('MailOutbox');
+  /** Where mails are written when there is no SMTP server to send them to. */
+  private readonly fileDir: string | undefined;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly renderer: MailRenderer,
-    private readonly transport: MailTransport,
+    private readonly composer: MailComposer,
+    @Inject(MailerService) private readonly mailer: MailerService,
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
-  ) {}
+    config: ConfigService<Settings, true>,
+  ) {
+    this.fileDir = config.get('mail', { infer: true }).smtpUrl
+      ? undefined
+      : join(config.get('database', { infer: true }).dataDir, 'mail');
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => this.kick(), OUTBOX_POLL_MS);
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops and lets a pass in flight finish, before MailerService closes its transport. */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
@@ -112,12 +129,18 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnApplicationSh
       const context = JSON.parse(
         this.box.open(row.context_sealed, outboxContextLabel(row.id)).toString('utf8'),
       ) as MailTemplates[MailTemplateName];
-      const mail = this.renderer.render(row.template, context, row.recipient);
-      await this.transport.send(row.id, row.recipient, mail);
-      if (this.transport.writesFiles && row.template === 'password-reset') {
-        this.logger.log(
-          `password reset link for ${row.recipient}: ${(context as MailTemplates['password-reset']).link}`,
-        );
+      const mail = await this.composer.compose(row.template, context, row.recipient);
+      // No `context` here: sendMail would substitute `{{name}}` in the rendered subject and HTML.
+      const info = (await this.mailer.sendMail({
+        to: row.recipient,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
+        headers: { 'X-Portcullis-Mail-Id': row.id },
+      })) as { message?: unknown };
+      if (this.fileDir) {
+        const file = this.writeFile(this.fileDir, row.id, info.message);
+        this.logger.log(`no SMTP_URL: wrote the mail to ${file}`);
       }
       await this.dataSource.query(
         `UPDATE mail_outbox SET status = 'sent', sent_at = $2, context_sealed = NULL, last_error = NULL WHERE id = $1`,
@@ -144,5 +167,16 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnApplicationSh
         this.logger.warn(`${what}; retrying in ${retryDelayMs(row.attempts) / 1000} s`);
       }
     }
+  }
+
+  /** The message the stream transport built, as `<time>-<id>.eml`, readable by us only. */
+  private writeFile(dir: string, id: string, message: unknown): string {
+    if (!Buffer.isBuffer(message)) {
+      throw new Error('the mail transport returned no message to write');
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
+    writeFileSync(file, message, { mode: 0o600 });
+    return file;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Every mail Portcullis sends, with the context its template needs. The templates (an HTML and
- * a text part each) live in templates/mail/<name>.{html,text}.hbs and are compiled once at start.
+ * a text part each) live in templates/mail/<name>.{html,text}.hbs, inside the shared layout of
+ * templates/mail/layouts, and are rendered by MailComposer (each compiled once, strict).
  * No context ever holds a password; only the reset mail holds a secret (its link), and the
  * outbox keeps contexts encrypted.
  */

@@ -1,21 +1,43 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { MailDefaults } from 'nodemailer';
 import type { Settings } from '../config/settings.js';
+import { MailComposer } from './mail-composer.js';
 import { MailOutbox } from './mail-outbox.service.js';
 import { MailOutboxWorker } from './mail-outbox.worker.js';
-import { MailRenderer } from './mail-renderer.js';
-import { MailTransport } from './mail-transport.js';
+import { MailerModule, type MailerOptions } from './mailer-package.js';
+
+/**
+ * SMTP_URL when set; otherwise nodemailer's stream transport hands the worker the whole message
+ * as a buffer, which it keeps as an .eml file under $DATA_DIR/mail.
+ */
+export function mailerOptions(mail: Settings['mail']): MailerOptions {
+  // MailerModule hands `defaults` to nodemailer's createTransport as its mail defaults (its own
+  // type names transport options, which nodemailer 10 keeps apart from MailDefaults).
+  const defaults: MailDefaults = { from: mail.from };
+  return {
+    transport: mail.smtpUrl ?? { streamTransport: true, buffer: true, newline: 'unix' },
+    defaults,
+  };
+}
 
 @Module({
+  imports: [
+    MailerModule.forRootAsync({
+      imports: [],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Settings, true>) =>
+        mailerOptions(config.get('mail', { infer: true })),
+    }),
+  ],
   providers: [
     MailOutbox,
     MailOutboxWorker,
-    MailTransport,
     {
-      provide: MailRenderer,
+      provide: MailComposer,
       inject: [ConfigService],
       useFactory: (config: ConfigService<Settings, true>) =>
-        new MailRenderer(config.get('totp', { infer: true }).issuer),
+        new MailComposer(config.get('totp', { infer: true }).issuer),
     },
   ],
   exports: [MailOutbox, MailOutboxWorker],
