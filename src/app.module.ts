@@ -9,6 +9,7 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js'
 import type { Settings } from './config/settings.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PagesModule } from './pages/pages.module.js';
 import { PasswordPolicyModule } from './password-policy/password-policy.module.js';
@@ -32,6 +33,7 @@ export class AppModule {
           ignoreEnvFile: true,
           load: [() => ({ ...settings })],
         }),
+        LoggingModule.forRoot(settings.log),
         ClockModule,
         CryptoModule,
         DatabaseModule,

@@ -1,33 +1,26 @@
-import { randomUUID } from 'node:crypto';
-import { ConsoleLogger, Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createValidationPipe } from './common/errors/validation.js';
-import type { LogLevel, Settings } from './config/settings.js';
+import type { Settings } from './config/settings.js';
+import { AppLogger } from './logging/app-logger.js';
+import { requestIdGenerator } from './logging/request-id.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { configurePages } from './pages/pages.setup.js';
 
-const LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-/** Structured JSON logs at LOG_LEVEL and above ("info" is Nest's "log"). */
-export function createLogger(level: LogLevel): ConsoleLogger {
-  const index = LEVELS.indexOf(level === 'info' ? 'log' : level);
-  return new ConsoleLogger({ json: true, logLevels: LEVELS.slice(0, index + 1) });
-}
-
 /**
- * Options for NestFactory.create: JSON logs, and body parsing left to configureApp (Nest's own
- * parsers would also accept form bodies and refuse an empty JSON body).
+ * Options for NestFactory.create: logs are held until configureApp hands Nest the pino logger,
+ * and body parsing is left to configureApp (Nest's own parsers would also accept form bodies
+ * and refuse an empty JSON body).
  */
-export function appOptions(settings: Settings): { logger: ConsoleLogger; bodyParser: false } {
-  return { logger: createLogger(settings.log.level), bodyParser: false };
+export function appOptions(): { bufferLogs: true; bodyParser: false } {
+  return { bufferLogs: true, bodyParser: false };
 }
 
 export function createAdapter(settings: Settings): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: settings.http.bodyLimitBytes,
     trustProxy: settings.http.trustProxy,
-    genReqId: () => randomUUID(),
+    genReqId: requestIdGenerator(settings.http.trustProxy),
     // Never log request bodies or query strings: they may hold passwords or tokens.
     logger: false,
   });
@@ -35,6 +28,8 @@ export function createAdapter(settings: Settings): FastifyAdapter {
 
 /** Everything that makes the app the app, shared by main.ts and the test harness. */
 export function configureApp(app: NestFastifyApplication, settings: Settings): void {
+  const logger = app.get(AppLogger);
+  app.useLogger(logger);
   app.useGlobalPipes(createValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();
   // The API speaks JSON only; any other body answers 415 UNSUPPORTED_MEDIA_TYPE. An empty JSON
@@ -54,20 +49,28 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  // An access log at debug level: the route template only, never the query string or body.
-  const http = new Logger('Http');
+  // One log line per request: the route template only, never the query string or body.
+  // Health probes (every few seconds from an orchestrator) are logged at debug.
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    http.debug({
+    const status = reply.statusCode;
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
+    metrics.observeRequest(request.method, route, status, reply.elapsedTime / 1000);
+    const line = {
+      msg: `${request.method} ${route} ${status} ${ms} ms`,
       requestId: request.id,
       method: request.method,
       route,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
+      status,
+      ms,
       ip: request.ip,
-    });
+    };
+    if (route.startsWith('/health/')) {
+      logger.debug(line, 'Http');
+    } else {
+      logger.log(line, 'Http');
+    }
   });
   const document = SwaggerModule.createDocument(
     app,

@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import { appOptions, configureApp, createAdapter } from './app.setup.js';
 import { InvalidSettingsError } from './config/env.validation.js';
 import { type Settings, settingsFromEnvironment } from './config/settings.js';
+import { BootstrapAdmin, type GeneratedAdmin } from './users/bootstrap-admin.service.js';
 
 function settingsOrExit(): Settings {
   try {
@@ -19,18 +20,40 @@ function settingsOrExit(): Settings {
   }
 }
 
+function firstAdminBox({ username, password }: GeneratedAdmin): string {
+  return [
+    '',
+    '  ┌──────────────────────────────────────────────────────────────',
+    '  │ Portcullis created the first admin account:',
+    `  │   username: ${username}`,
+    `  │   password: ${password}`,
+    '  │ It is shown only this once. Sign in and keep it safe.',
+    '  └──────────────────────────────────────────────────────────────',
+    '',
+    '',
+  ].join('\n');
+}
+
 async function bootstrap(): Promise<void> {
   const settings = settingsOrExit();
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(settings),
     createAdapter(settings),
-    appOptions(settings),
+    appOptions(),
   );
   configureApp(app, settings);
   await app.listen(settings.http.port, settings.http.host);
+  const generated = app.get(BootstrapAdmin).takeGenerated();
+  if (generated) {
+    // Printed once, on purpose, straight to the console: it is the only way to learn it.
+    process.stdout.write(firstAdminBox(generated));
+  }
   const logger = new Logger('Portcullis');
+  const { host, port } = settings.management;
   logger.log(
-    `listening on ${settings.http.host}:${settings.http.port}; public URL ${settings.http.publicUrl}; API docs at ${settings.http.publicUrl}/docs`,
+    `listening on ${settings.http.host}:${settings.http.port}; public URL ${settings.http.publicUrl}; ` +
+      `API docs at ${settings.http.publicUrl}/docs; ` +
+      (port === 0 ? 'no management port' : `health and metrics on ${host}:${port}`),
   );
 
   let stopping = false;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import pg from 'pg';
  * Jest loads this file outside the ESM test environment, so it imports nothing relative.
  */
 export default async function globalSetup(): Promise<void> {
+  buildIfStale();
   const raw = process.env.TEST_DATABASE_URL;
   if (!raw) {
     delete process.env.PORTCULLIS_TEST_DB;
@@ -44,4 +46,21 @@ export default async function globalSetup(): Promise<void> {
   process.env.PORTCULLIS_TEST_DB = url.toString();
   process.env.PORTCULLIS_TEST_DB_ADMIN = adminUrl.toString();
   process.env.PORTCULLIS_TEST_DB_NAME = name;
+}
+
+/**
+ * Some suites run the built service (`node dist/main.js`) as an operator would: bring dist/ up to
+ * date first. `tsc -b` compiles only what changed, and returns in about a second when nothing did.
+ */
+function buildIfStale(): void {
+  const tsc = spawnSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-b', 'tsconfig.build.json'],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (tsc.status !== 0) {
+    throw new Error('the build failed: see the compiler output above');
+  }
 }

@@ -1,19 +1,18 @@
 import { plainToInstance } from 'class-transformer';
 import {
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
-  Max,
-  Min,
   registerDecorator,
   validateSync,
   type ValidationArguments,
   type ValidationError,
 } from 'class-validator';
-import { Type } from 'class-transformer';
 import { parseDuration } from './duration.js';
+
+/** The levels LOG_LEVEL takes, most verbose last. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
 function IsDuration(): PropertyDecorator {
   return (target, propertyName) =>
@@ -30,9 +29,28 @@ function IsDuration(): PropertyDecorator {
     });
 }
 
+/** A whole number written in decimal digits, within [min, max]: one clear message when it is not. */
+function IsIntegerIn(min: number, max: number): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isIntegerIn',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          /^\d{1,10}$/.test(value) &&
+          Number(value) >= min &&
+          Number(value) <= max,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must be an integer from ${min} to ${max}, got "${String(args?.value)}"`,
+      },
+    });
+}
+
 /** Every environment variable Portcullis reads, validated once at boot. */
 export class EnvironmentVariables {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsIntegerIn(0, 65535) PORT?: string;
   @IsOptional() @IsString() HOST?: string;
   @IsOptional()
   @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
@@ -68,15 +86,18 @@ export class EnvironmentVariables {
   @IsOptional() @IsDuration() PASSWORD_RESET_LINK_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_SESSION_TTL?: string;
   @IsOptional() @IsIn(['explicit', 'generic']) PASSWORD_RESET_DISCLOSURE?: string;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1024) PASSWORD_MIN_LENGTH?: number;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(4096) PASSWORD_MAX_LENGTH?: number;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(24) PASSWORD_HISTORY?: number;
+  @IsOptional() @IsIntegerIn(1, 1024) PASSWORD_MIN_LENGTH?: string;
+  @IsOptional() @IsIntegerIn(1, 4096) PASSWORD_MAX_LENGTH?: string;
+  @IsOptional() @IsIntegerIn(0, 24) PASSWORD_HISTORY?: string;
   @IsOptional() @IsString() TOTP_ISSUER?: string;
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
   @IsOptional() @IsString() TRUST_PROXY?: string;
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'verbose']) LOG_LEVEL?: string;
+  @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
+  @IsOptional() @IsIntegerIn(0, 65535) MANAGEMENT_PORT?: string;
+  @IsOptional() @IsString() MANAGEMENT_HOST?: string;
+  @IsOptional() @IsIn(['json', 'pretty']) LOG_FORMAT?: string;
 }
 
 export class InvalidSettingsError extends Error {
@@ -100,9 +121,9 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   const problems = flatten(
     validateSync(env, { whitelist: true, forbidUnknownValues: false, stopAtFirstError: true }),
   );
-  const min = env.PASSWORD_MIN_LENGTH ?? 8;
-  const max = env.PASSWORD_MAX_LENGTH ?? 128;
-  if (min > max) {
+  const min = Number(env.PASSWORD_MIN_LENGTH ?? 8);
+  const max = Number(env.PASSWORD_MAX_LENGTH ?? 128);
+  if (problems.length === 0 && min > max) {
     problems.push(`PASSWORD_MIN_LENGTH (${min}) must not exceed PASSWORD_MAX_LENGTH (${max})`);
   }
   if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {

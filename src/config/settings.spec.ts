@@ -46,6 +46,34 @@ describe('loadSettings', () => {
     expect(problems.join('\n')).toMatch(/PASSWORD_RESET_DISCLOSURE/);
   });
 
+  it('says a non-numeric PORT must be an integer, once', () => {
+    expect(problemsOf({ PORT: 'abc' })).toEqual([
+      'PORT: PORT must be an integer from 0 to 65535, got "abc"',
+    ]);
+    expect(problemsOf({ MANAGEMENT_PORT: '70000' })).toEqual([
+      'MANAGEMENT_PORT: MANAGEMENT_PORT must be an integer from 0 to 65535, got "70000"',
+    ]);
+    expect(problemsOf({ PASSWORD_HISTORY: '1e3' }).join()).toMatch(
+      /PASSWORD_HISTORY must be an integer/,
+    );
+  });
+
+  it('serves operators on MANAGEMENT_PORT 9000 by default, on HOST unless told otherwise', () => {
+    expect(loadSettings({}).management).toEqual({ port: 9000, host: '0.0.0.0' });
+    expect(loadSettings({ MANAGEMENT_PORT: '0', HOST: '127.0.0.1' }).management).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+    });
+  });
+
+  it('logs JSON lines unless the output is a terminal outside production', () => {
+    expect(loadSettings({}).log).toEqual({ level: 'info', format: 'json' });
+    expect(loadSettings({}, { isTerminal: true }).log.format).toBe('pretty');
+    expect(loadSettings({ NODE_ENV: 'production' }, { isTerminal: true }).log.format).toBe('json');
+    expect(loadSettings({ LOG_FORMAT: 'json' }, { isTerminal: true }).log.format).toBe('json');
+    expect(problemsOf({ LOG_LEVEL: 'verbose' }).join()).toMatch(/LOG_LEVEL/);
+  });
+
   it('requires ENCRYPTION_KEY when DATABASE_URL is set', () => {
     expect(problemsOf({ DATABASE_URL: 'postgres://x@localhost/db' }).join()).toMatch(
       /ENCRYPTION_KEY/,

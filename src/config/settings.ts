@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration } from './duration.js';
-import { InvalidSettingsError, validateEnvironment } from './env.validation.js';
+import { InvalidSettingsError, LOG_LEVELS, validateEnvironment } from './env.validation.js';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'verbose';
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `json`: one JSON object per line (production, files, pipes); `pretty`: readable lines on a terminal. */
+export type LogFormat = 'json' | 'pretty';
 export type ResetDisclosure = 'explicit' | 'generic';
 
 /** The typed settings, read once from the environment. Namespaces match ConfigService keys. */
@@ -15,6 +17,8 @@ export interface Settings {
     trustProxy: boolean | string[];
     bodyLimitBytes: number;
   };
+  /** The operators' listener (/health/*, /metrics); port 0 means off. */
+  management: { port: number; host: string };
   database: { url: string | undefined; dataDir: string };
   secrets: {
     encryptionKey: string | undefined;
@@ -28,7 +32,7 @@ export interface Settings {
   mail: { smtpUrl: string | undefined; from: string };
   totp: { issuer: string };
   redis: { url: string | undefined };
-  log: { level: LogLevel };
+  log: { level: LogLevel; format: LogFormat };
 }
 
 function durationOr(text: string | undefined, fallback: string): number {
@@ -56,9 +60,13 @@ function parseTrustProxy(text: string | undefined): boolean | string[] {
 }
 
 /** Validates the environment and builds the typed settings. Throws InvalidSettingsError. */
-export function loadSettings(raw: Record<string, string | undefined>): Settings {
+export function loadSettings(
+  raw: Record<string, string | undefined>,
+  output: { isTerminal: boolean } = { isTerminal: false },
+): Settings {
   const env = validateEnvironment(raw);
-  const port = env.PORT ?? 3000;
+  const port = Number(env.PORT ?? 3000);
+  const host = env.HOST ?? '0.0.0.0';
   if (env.DATABASE_URL && !env.ENCRYPTION_KEY) {
     throw new InvalidSettingsError([
       'ENCRYPTION_KEY: required when DATABASE_URL is set (32 bytes, base64: `openssl rand -base64 32`); ' +
@@ -68,11 +76,12 @@ export function loadSettings(raw: Record<string, string | undefined>): Settings 
   return {
     http: {
       port,
-      host: env.HOST ?? '0.0.0.0',
+      host,
       publicUrl: (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       bodyLimitBytes: 64 * 1024,
     },
+    management: { port: Number(env.MANAGEMENT_PORT ?? 9000), host: env.MANAGEMENT_HOST ?? host },
     database: { url: env.DATABASE_URL, dataDir: resolve(env.DATA_DIR ?? './var') },
     secrets: {
       encryptionKey: env.ENCRYPTION_KEY,
@@ -90,18 +99,22 @@ export function loadSettings(raw: Record<string, string | undefined>): Settings 
       disclosure: (env.PASSWORD_RESET_DISCLOSURE ?? 'explicit') as ResetDisclosure,
     },
     password: {
-      minLength: env.PASSWORD_MIN_LENGTH ?? 8,
-      maxLength: env.PASSWORD_MAX_LENGTH ?? 128,
-      history: env.PASSWORD_HISTORY ?? 3,
+      minLength: Number(env.PASSWORD_MIN_LENGTH ?? 8),
+      maxLength: Number(env.PASSWORD_MAX_LENGTH ?? 128),
+      history: Number(env.PASSWORD_HISTORY ?? 3),
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Portcullis <no-reply@localhost>' },
     totp: { issuer: env.TOTP_ISSUER ?? 'Portcullis' },
     redis: { url: env.REDIS_URL },
-    log: { level: (env.LOG_LEVEL ?? 'info') as LogLevel },
+    log: {
+      level: (env.LOG_LEVEL ?? 'info') as LogLevel,
+      format: (env.LOG_FORMAT ??
+        (output.isTerminal && raw.NODE_ENV !== 'production' ? 'pretty' : 'json')) as LogFormat,
+    },
   };
 }
 
 /** The process's own environment: the only place (besides tests) settings come from. */
 export function settingsFromEnvironment(): Settings {
-  return loadSettings(process.env);
+  return loadSettings(process.env, { isTerminal: process.stdout.isTTY });
 }

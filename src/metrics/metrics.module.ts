@@ -1,11 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
 
+/** The Prometheus registry; it is served on MANAGEMENT_PORT only (see health/management-server.ts). */
 @Global()
-@Module({
-  providers: [MetricsService],
-  controllers: [MetricsController],
-  exports: [MetricsService],
-})
+@Module({ providers: [MetricsService], exports: [MetricsService] })
 export class MetricsModule {}

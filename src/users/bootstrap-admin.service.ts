@@ -5,10 +5,20 @@ import { AppError } from '../common/errors/app-error.js';
 import type { Settings } from '../config/settings.js';
 import { UsersService } from './users.service.js';
 
-/** On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD, or prints a generated password once. */
+/** The first admin's credentials, when Portcullis chose the password itself. */
+export interface GeneratedAdmin {
+  username: string;
+  password: string;
+}
+
+/**
+ * On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD, or with a generated
+ * password that main.ts prints once (see `takeGenerated`).
+ */
 @Injectable()
 export class BootstrapAdmin implements OnApplicationBootstrap {
   private readonly logger = new Logger('BootstrapAdmin');
+  private generated?: GeneratedAdmin;
 
   constructor(
     private readonly users: UsersService,
@@ -35,19 +45,13 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
       );
       return;
     }
-    // Printed once, on purpose, to the console: it is the only way to learn it.
-    process.stdout.write(
-      [
-        '',
-        '  ┌──────────────────────────────────────────────────────────────',
-        '  │ Portcullis created the first admin account:',
-        `  │   username: ${username}`,
-        `  │   password: ${chosen}`,
-        '  │ It is shown only this once. Sign in and keep it safe.',
-        '  └──────────────────────────────────────────────────────────────',
-        '',
-        '',
-      ].join('\n'),
-    );
+    this.generated = { username, password: chosen };
+  }
+
+  /** The generated credentials, once: the caller shows them, and they are forgotten here. */
+  takeGenerated(): GeneratedAdmin | undefined {
+    const generated = this.generated;
+    this.generated = undefined;
+    return generated;
   }
 }

@@ -44,6 +44,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     ADMIN_USERNAME,
     ADMIN_PASSWORD,
     LOG_LEVEL: 'error',
+    MANAGEMENT_PORT: '0',
     PUBLIC_URL: 'http://portcullis.test',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {}),
     ...env,
@@ -55,7 +56,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     .compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     createAdapter(settings),
-    appOptions(settings),
+    appOptions(),
   );
   configureApp(app, settings);
   try {

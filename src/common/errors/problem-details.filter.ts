@@ -58,6 +58,23 @@ const FRIENDLY_DETAIL: Partial<Record<ErrorCodeName, string>> = {
   FORBIDDEN: 'You are not allowed to do this.',
 };
 
+/** The RFC 9457 document for one of our codes. */
+export function problemDocument(
+  code: ErrorCodeName,
+  detail?: string,
+  errors?: FieldProblem[],
+): ProblemDocument {
+  const { status, title } = ErrorCode[code];
+  return {
+    type: `https://portcullis.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+    title,
+    status,
+    detail: detail ?? title,
+    code,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
 /**
  * The one exception filter: every error leaves as an RFC 9457 problem document with a stable
  * `code`. Unexpected errors are logged with the request id and answered with a bare 500.
@@ -83,7 +100,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   toProblem(exception: unknown, request: FastifyRequest): ProblemDocument {
     if (exception instanceof AppError) {
       return {
-        ...this.document(exception.code, exception.detail, exception.errors),
+        ...problemDocument(exception.code, exception.detail, exception.errors),
         status: exception.status,
       };
     }
@@ -95,10 +112,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           : HttpStatus.INTERNAL_SERVER_ERROR;
     const code = STATUS_CODES[status];
     if (code && status < 500) {
-      return this.document(code, FRIENDLY_DETAIL[code]);
+      return problemDocument(code, FRIENDLY_DETAIL[code]);
     }
     if (code) {
-      return this.document(code);
+      return problemDocument(code);
     }
     this.logger.error({
       msg: 'unhandled error',
@@ -111,20 +128,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           : String(exception),
     });
     return {
-      ...this.document('INTERNAL_ERROR', 'Something went wrong on our side.'),
+      ...problemDocument('INTERNAL_ERROR', 'Something went wrong on our side.'),
       requestId: request.id,
-    };
-  }
-
-  private document(code: ErrorCodeName, detail?: string, errors?: FieldProblem[]): ProblemDocument {
-    const { status, title } = ErrorCode[code];
-    return {
-      type: `https://portcullis.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-      title,
-      status,
-      detail: detail ?? title,
-      code,
-      ...(errors && errors.length > 0 ? { errors } : {}),
     };
   }
 }
