@@ -8,6 +8,7 @@ import { CryptoModule } from './common/crypto/crypto.module.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import type { Settings } from './config/settings.js';
 import { DatabaseModule } from './database/database.module.js';
+import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -23,8 +24,11 @@ class ClockModule {}
 
 @Module({})
 export class AppModule {
-  /** The whole service, built from settings that were validated once (see config/settings.ts). */
-  static forRoot(settings: Settings): DynamicModule {
+  /**
+   * The whole service, built from settings that were validated once (see config/settings.ts).
+   * `embeddedDatabase`: PGlite already starting (main.ts); otherwise it is started here when needed.
+   */
+  static forRoot(settings: Settings, embeddedDatabase?: Promise<EmbeddedPostgres>): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -36,7 +40,7 @@ export class AppModule {
         LoggingModule.forRoot(settings.log),
         ClockModule,
         CryptoModule,
-        DatabaseModule,
+        DatabaseModule.forRoot(embeddedDatabase),
         RateLimitModule,
         AuditModule,
         PasswordPolicyModule,

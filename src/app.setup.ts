@@ -8,12 +8,13 @@ import { MetricsService } from './metrics/metrics.service.js';
 import { configurePages } from './pages/pages.setup.js';
 
 /**
- * Options for NestFactory.create: logs are held until configureApp hands Nest the pino logger,
- * and body parsing is left to configureApp (Nest's own parsers would also accept form bodies
- * and refuse an empty JSON body).
+ * Options for NestFactory.create: logs are held until configureApp hands Nest the pino logger;
+ * a failed start is thrown to the caller (which says why and exits 1) rather than aborting the
+ * process; body parsing is left to configureApp (Nest's own parsers would also accept form
+ * bodies and refuse an empty JSON body).
  */
-export function appOptions(): { bufferLogs: true; bodyParser: false } {
-  return { bufferLogs: true, bodyParser: false };
+export function appOptions(): { bufferLogs: true; abortOnError: false; bodyParser: false } {
+  return { bufferLogs: true, abortOnError: false, bodyParser: false };
 }
 
 export function createAdapter(settings: Settings): FastifyAdapter {

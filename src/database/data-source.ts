@@ -12,6 +12,7 @@ import { RecoveryCodeEntity } from '../two-factor/recovery-code.entity.js';
 import { TwoFactorCredentialEntity } from '../two-factor/two-factor-credential.entity.js';
 import { InitialSchema1764190000000 } from './migrations/1764190000000-initial-schema.js';
 import { TwoFactorAndReset1764200000000 } from './migrations/1764200000000-two-factor-and-reset.js';
+import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
   UserEntity,
@@ -29,9 +30,6 @@ export const ENTITIES = [
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [InitialSchema1764190000000, TwoFactorAndReset1764200000000];
-
-/** Connections the app's pool may open; the embedded server accepts this many and a few more. */
-export const POOL_SIZE = 10;
 
 /** The one place the data source is described, for the app and the migration CLI alike. */
 export function dataSourceOptions(url: string): DataSourceOptions {

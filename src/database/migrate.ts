@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidSettingsError } from '../config/env.validation.js';
 import { settingsFromEnvironment } from '../config/settings.js';
-import { createDataSource, POOL_SIZE } from './data-source.js';
+import { createDataSource } from './data-source.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { migrateUnderLock } from './migrator.js';
 
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const settings = settingsFromEnvironment();
   const embedded = settings.database.url
     ? undefined
-    : await EmbeddedPostgres.start(settings.database.dataDir, POOL_SIZE + 2);
+    : await EmbeddedPostgres.start(settings.database.dataDir);
   const dataSource = await createDataSource(settings.database.url ?? embedded!.url).initialize();
   try {
     switch (command) {

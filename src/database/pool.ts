@@ -1,0 +1,2 @@
+/** Connections the app's pool may open; the embedded server accepts this many and a few more. */
+export const POOL_SIZE = 10;
