@@ -152,7 +152,8 @@ describe('hosted pages over HTTP', () => {
     const setup = await t
       .http()
       .post('/api/v1/me/two-factor/setup')
-      .set(...bearer(api.accessToken));
+      .set(...bearer(api.accessToken))
+      .send({ currentPassword: user.password });
     const enable = await t
       .http()
       .post('/api/v1/me/two-factor/enable')

@@ -55,7 +55,8 @@ describe('forgot password and two-factor authentication', () => {
     const setup = await t
       .http()
       .post('/api/v1/me/two-factor/setup')
-      .set(...bearer(tokens.accessToken));
+      .set(...bearer(tokens.accessToken))
+      .send({ currentPassword: user.password });
     expect(setup.status).toBe(200);
     const secret = setup.body.secret as string;
     const enabled = await t

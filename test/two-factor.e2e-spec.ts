@@ -63,11 +63,12 @@ describe('two-factor authentication', () => {
   });
 
   const db = () => t.app.get(DataSource);
-  const setup = (accessToken: string) =>
+  const setup = (accessToken: string, currentPassword: string) =>
     t
       .http()
       .post('/api/v1/me/two-factor/setup')
-      .set(...bearer(accessToken));
+      .set(...bearer(accessToken))
+      .send({ currentPassword });
   const enable = (accessToken: string, code: string) =>
     t
       .http()
@@ -102,7 +103,7 @@ describe('two-factor authentication', () => {
   async function enrolledUser(): Promise<EnrolledUser> {
     const user = await createUser(t);
     const tokens = await login(t, user.username, user.password);
-    const provisioned = await setup(tokens.accessToken);
+    const provisioned = await setup(tokens.accessToken, user.password);
     expect(provisioned.status).toBe(200);
     const secret = provisioned.body.secret as string;
     const enableCode = otp.freshCode(secret);
@@ -127,10 +128,26 @@ describe('two-factor authentication', () => {
   }
 
   describe('setting up an authenticator in the personal center', () => {
+    it('asks for the current password, so a stolen access token cannot bind an authenticator', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const without = await t
+        .http()
+        .post('/api/v1/me/two-factor/setup')
+        .set(...bearer(tokens.accessToken));
+      expectProblem(without, 400, 'VALIDATION_FAILED');
+      expectProblem(
+        await setup(tokens.accessToken, `${user.password}x`),
+        401,
+        'INVALID_CREDENTIALS',
+      );
+      expect((await setup(tokens.accessToken, user.password)).status).toBe(200);
+    });
+
     it('offers a base32 secret with its otpauth URI and a PNG QR code', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
-      const res = await setup(tokens.accessToken);
+      const res = await setup(tokens.accessToken, user.password);
       expect(res.status).toBe(200);
       expect(Object.keys(res.body as Json).sort()).toEqual([
         'otpauthUri',
@@ -165,7 +182,9 @@ describe('two-factor authentication', () => {
     it('refuses to enable with a wrong code (400 INVALID_TOTP_CODE) and leaves 2FA off', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
-      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      const { secret } = (await setup(tokens.accessToken, user.password)).body as {
+        secret: string;
+      };
       otp.nextStep();
 
       expectProblem(
@@ -182,7 +201,9 @@ describe('two-factor authentication', () => {
     it('turns 2FA on with a current code and shows ten distinct recovery codes once', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
-      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      const { secret } = (await setup(tokens.accessToken, user.password)).body as {
+        secret: string;
+      };
 
       const res = await enable(tokens.accessToken, otp.freshCode(secret));
       expect(res.status).toBe(200);
@@ -214,7 +235,11 @@ describe('two-factor authentication', () => {
 
     it('answers 409 TWO_FACTOR_ALREADY_CONFIGURED to setup or enable once 2FA is on', async () => {
       const user = await enrolledUser();
-      expectProblem(await setup(user.tokens.accessToken), 409, 'TWO_FACTOR_ALREADY_CONFIGURED');
+      expectProblem(
+        await setup(user.tokens.accessToken, user.password),
+        409,
+        'TWO_FACTOR_ALREADY_CONFIGURED',
+      );
       expectProblem(
         await enable(user.tokens.accessToken, otp.freshCode(user.secret)),
         409,
@@ -235,8 +260,8 @@ describe('two-factor authentication', () => {
     it('replaces an unconfirmed secret when setup is called again', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
-      const first = (await setup(tokens.accessToken)).body.secret as string;
-      const second = (await setup(tokens.accessToken)).body.secret as string;
+      const first = (await setup(tokens.accessToken, user.password)).body.secret as string;
+      const second = (await setup(tokens.accessToken, user.password)).body.secret as string;
       expect(second).not.toBe(first);
 
       otp.nextStep();
@@ -529,7 +554,7 @@ describe('two-factor authentication', () => {
       const mail = await mailTo(user.email, DISABLED_SUBJECT);
       expect(mail.text).toContain('was turned off for your account by you');
       // The user may set up an authenticator again.
-      expect((await setup(user.tokens.accessToken)).status).toBe(200);
+      expect((await setup(user.tokens.accessToken, user.password)).status).toBe(200);
     });
 
     it('refuses to turn 2FA off with a code already used to sign in', async () => {
@@ -559,7 +584,9 @@ describe('two-factor authentication', () => {
       const tokens = await login(t, user.username, user.password);
       const body = { currentPassword: user.password, code: '123456' };
       expectProblem(await disable(tokens.accessToken, body), 409, 'TWO_FACTOR_NOT_ENABLED');
-      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      const { secret } = (await setup(tokens.accessToken, user.password)).body as {
+        secret: string;
+      };
       expectProblem(
         await disable(tokens.accessToken, { ...body, code: otp.freshCode(secret) }),
         409,
@@ -644,7 +671,9 @@ describe('two-factor authentication', () => {
     it('stores the TOTP secret encrypted, before and after 2FA is turned on', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
-      const { secret } = (await setup(tokens.accessToken)).body as { secret: string };
+      const { secret } = (await setup(tokens.accessToken, user.password)).body as {
+        secret: string;
+      };
       const key = base32Decode(secret);
       const stored = async (): Promise<string> => {
         const rows = await db().query<{ secret_sealed: string }[]>(

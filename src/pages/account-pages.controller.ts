@@ -6,7 +6,11 @@ import { Public } from '../common/decorators/public.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
-import { DisableTwoFactorDto, TwoFactorCodeDto } from '../users/dto/two-factor.dto.js';
+import {
+  DisableTwoFactorDto,
+  StartTwoFactorSetupDto,
+  TwoFactorCodeDto,
+} from '../users/dto/two-factor.dto.js';
 import { UsersService } from '../users/users.service.js';
 import { checkedSession, field, type FormRequest, groupsOf4 } from './page-base.js';
 import { type PageErrors, pageErrors, validateForm } from './page-errors.js';
@@ -129,16 +133,25 @@ export class AccountPagesController {
   async startTwoFactor(
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
   ): Promise<FastifyReply> {
     const session = await this.signedIn(request, reply);
     if (!session) {
       return reply;
     }
     try {
-      const provisioning = await this.users.startTwoFactorSetup(session.user.userId);
+      const input = await validateForm(StartTwoFactorSetupDto, request.body, ['currentPassword']);
+      const provisioning = await this.users.startTwoFactorSetup(
+        session.user.userId,
+        input.currentPassword,
+        ip,
+      );
       return this.renderSetup(reply, session, provisioning.secret, { fields: {} }, 200);
     } catch (error) {
-      return this.renderHome(reply, session, pageErrors(error, {}, LABELS), statusOf(error));
+      const errors = pageErrors(error, { INVALID_CREDENTIALS: 'currentPassword' }, LABELS);
+      return this.renderHome(reply, session, errors, statusOf(error), undefined, {
+        form: 'setup',
+      });
     }
   }
 

@@ -12,6 +12,7 @@ import { ApiProblems } from '../common/openapi.js';
 import {
   DisableTwoFactorDto,
   RecoveryCodesDto,
+  StartTwoFactorSetupDto,
   TwoFactorCodeDto,
   TwoFactorSetupDto,
 } from './dto/two-factor.dto.js';
@@ -26,11 +27,23 @@ export class MeTwoFactorController {
 
   @Post('setup')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Start setting up an authenticator app: a new secret and its QR code' })
+  @ApiOperation({
+    summary:
+      'Start setting up an authenticator app (confirmed with the password): a new secret and its QR code',
+  })
   @ApiOkResponse({ type: TwoFactorSetupDto })
-  @ApiProblems('TWO_FACTOR_ALREADY_CONFIGURED')
-  setup(@CurrentUser() me: Principal): Promise<TwoFactorSetupDto> {
-    return this.users.startTwoFactorSetup(me.userId);
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    'INVALID_CREDENTIALS',
+    'TWO_FACTOR_ALREADY_CONFIGURED',
+    'TOO_MANY_ATTEMPTS',
+  )
+  setup(
+    @Body() dto: StartTwoFactorSetupDto,
+    @CurrentUser() me: Principal,
+    @ClientIp() ip: string,
+  ): Promise<TwoFactorSetupDto> {
+    return this.users.startTwoFactorSetup(me.userId, dto.currentPassword, ip);
   }
 
   @Post('enable')

@@ -148,8 +148,12 @@ export class UsersService {
   }
 
   /** Personal center: offer a new authenticator. */
-  async startTwoFactorSetup(userId: string): Promise<Provisioning> {
-    return this.twoFactor.startSetup(await this.getEntity(userId));
+  async startTwoFactorSetup(
+    userId: string,
+    currentPassword: string,
+    ip: string | null,
+  ): Promise<Provisioning> {
+    return this.twoFactor.startSetup(await this.verifyOwnPassword(userId, currentPassword, ip));
   }
 
   /** Personal center: a code from the new authenticator turns 2FA on; returns recovery codes. */

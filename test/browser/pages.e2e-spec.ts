@@ -133,7 +133,11 @@ suite(
       await page.getByLabel('Password').fill(user.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
       expect(page.url()).toBe(`${t.url}/account`);
-      // Turn 2FA on from the account page.
+      // Turn 2FA on from the account page: a wrong password first, then the right one.
+      await page.locator('#setup-password').fill(`${user.password}x`);
+      await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+      expect(await page.locator('#setup-password-error').textContent()).toContain('not correct');
+      await page.locator('#setup-password').fill(user.password);
       await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
       await shoot(page, 'account-two-factor-setup');
       await page.getByLabel('Code from the app').fill('000000');

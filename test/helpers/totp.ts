@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { expect } from '@jest/globals';
+import { bearer, login } from './factories.js';
 import type { TestApp } from './test-app.js';
 
 /**
@@ -76,4 +78,26 @@ export function authenticator(t: TestApp) {
       return String(n).padStart(6, '0');
     },
   };
+}
+
+/** Turns 2FA on for a user through the personal center; returns the secret and recovery codes. */
+export async function enableTwoFactor(
+  t: TestApp,
+  user: { username: string; password: string },
+): Promise<{ secret: string; recoveryCodes: string[] }> {
+  const tokens = await login(t, user.username, user.password);
+  const setup = await t
+    .http()
+    .post('/api/v1/me/two-factor/setup')
+    .set(...bearer(tokens.accessToken))
+    .send({ currentPassword: user.password });
+  expect(setup.status).toBe(200);
+  const secret = setup.body.secret as string;
+  const enabled = await t
+    .http()
+    .post('/api/v1/me/two-factor/enable')
+    .set(...bearer(tokens.accessToken))
+    .send({ code: authenticator(t).freshCode(secret) });
+  expect(enabled.status).toBe(200);
+  return { secret, recoveryCodes: enabled.body.recoveryCodes as string[] };
 }

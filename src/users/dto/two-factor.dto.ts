@@ -10,6 +10,11 @@ export class TwoFactorCodeDto {
   code!: string;
 }
 
+/** Setting up an authenticator takes the password: a stolen access token alone cannot bind one. */
+export class StartTwoFactorSetupDto {
+  @PasswordField('the current password') currentPassword!: string;
+}
+
 export class DisableTwoFactorDto {
   @PasswordField('the current password') currentPassword!: string;
 
