@@ -44,7 +44,7 @@ const CONTRACT_ROUTES: { method: Method; path: string; public: boolean }[] = [
   { method: 'post', path: '/api/v1/auth/login', public: true },
   { method: 'post', path: '/api/v1/auth/refresh', public: true },
   { method: 'post', path: '/api/v1/auth/logout', public: true },
-  { method: 'post', path: '/api/v1/auth/introspect', public: true },
+  { method: 'post', path: '/api/v1/auth/introspect', public: false },
   { method: 'get', path: '/.well-known/jwks.json', public: true },
   { method: 'get', path: '/api/v1/me', public: false },
   { method: 'put', path: '/api/v1/me/email', public: false },

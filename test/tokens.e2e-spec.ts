@@ -85,7 +85,15 @@ describe('tokens', () => {
 
   const refresh = (refreshToken: string) =>
     t.http().post('/api/v1/auth/refresh').send({ refreshToken });
-  const introspect = (token: string) => t.http().post('/api/v1/auth/introspect').send({ token });
+  /** Introspection as RFC 7662 asks: by an authenticated caller (an admin signed in just now). */
+  const introspect = async (token: string) => {
+    const admin = await createAdmin(t);
+    return t
+      .http()
+      .post('/api/v1/auth/introspect')
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ token });
+  };
 
   async function jwks(): Promise<PublishedJwk[]> {
     const res = await t.http().get('/.well-known/jwks.json');
@@ -263,6 +271,23 @@ describe('tokens', () => {
   });
 
   describe('introspection', () => {
+    it('refuses an anonymous caller and a caller who is not an admin', async () => {
+      const user = await signedInUser();
+      const anonymous = await t
+        .http()
+        .post('/api/v1/auth/introspect')
+        .send({ token: user.tokens.accessToken });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body).toMatchObject({ code: 'UNAUTHORIZED' });
+      const self = await t
+        .http()
+        .post('/api/v1/auth/introspect')
+        .set(...bearer(user.tokens.accessToken))
+        .send({ token: user.tokens.accessToken });
+      expect(self.status).toBe(403);
+      expect(self.body).toMatchObject({ code: 'FORBIDDEN' });
+    });
+
     it('describes a live access token as active with its subject, session and expiry', async () => {
       const user = await signedInUser({ roles: ['editor'] });
       const claims = decodeJwt(user.tokens.accessToken).payload;
@@ -276,6 +301,7 @@ describe('tokens', () => {
         iat: claims.iat,
         jti: claims.jti,
         iss: t.settings.http.publicUrl,
+        aud: t.settings.http.publicUrl,
         username: user.username,
         roles: ['editor'],
         amr: ['pwd'],

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
+  ApiBearerAuth,
   ApiExtraModels,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -9,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
+import { Roles } from '../common/decorators/roles.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
 import { AuthService } from './auth.service.js';
 import {
@@ -42,7 +44,13 @@ export class AuthController {
       ],
     },
   })
-  @ApiProblems('VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'TOO_MANY_ATTEMPTS')
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    'INVALID_CREDENTIALS',
+    'PASSWORD_EXPIRED',
+    'ACCOUNT_DISABLED',
+    'TOO_MANY_ATTEMPTS',
+  )
   login(
     @Body() dto: LoginDto,
     @ClientIp() ip: string,
@@ -60,6 +68,7 @@ export class AuthController {
     'VALIDATION_FAILED',
     ['INVALID_TOTP_CODE', 401],
     'CHALLENGE_INVALID',
+    'PASSWORD_EXPIRED',
     'ACCOUNT_DISABLED',
     'TOO_MANY_ATTEMPTS',
   )
@@ -84,11 +93,24 @@ export class AuthController {
   async logout(@Body() dto: RefreshTokenDto, @ClientIp() ip: string): Promise<void> {
     await this.auth.logout(dto.refreshToken, ip);
   }
+}
+
+/**
+ * RFC 7662 asks the caller of introspection to authenticate: an admin's access token here (an
+ * OpenID Connect client's credentials once clients exist). Anonymous callers get 401.
+ */
+@ApiTags('auth')
+@ApiBearerAuth()
+@Roles('admin')
+@ApiProblems('UNAUTHORIZED', 'FORBIDDEN', 'PASSWORD_CHANGE_REQUIRED')
+@Controller('api/v1/auth')
+export class IntrospectionController {
+  constructor(private readonly auth: AuthService) {}
 
   @Post('introspect')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'RFC 7662: is this access token live (signature, expiry, session, user)?',
+    summary: 'RFC 7662: is this access token live (signature, expiry, session, user)? Admins only',
   })
   @ApiOkResponse({ type: IntrospectionDto })
   @ApiProblems('VALIDATION_FAILED')

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import type { Settings } from '../config/settings.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ACCOUNT_POLICY, CLIENT_POLICY } from '../rate-limit/backoff-policy.js';
@@ -28,7 +31,7 @@ export type IntrospectionResult =
   | { active: false }
   | ({ active: true; token_type: 'Bearer' } & Pick<
       AccessClaims,
-      'iss' | 'sub' | 'sid' | 'exp' | 'iat' | 'jti' | 'username' | 'roles' | 'amr'
+      'iss' | 'aud' | 'sub' | 'sid' | 'exp' | 'iat' | 'jti' | 'username' | 'roles' | 'amr'
     >);
 
 function clientKey(ip: string): LimitedKey {
@@ -37,6 +40,8 @@ function clientKey(ip: string): LimitedKey {
 
 @Injectable()
 export class AuthService {
+  private readonly temporaryPasswordTtlMs: number;
+
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
@@ -44,7 +49,35 @@ export class AuthService {
     private readonly limiter: AttemptLimiter,
     private readonly audit: AuditService,
     private readonly twoFactor: TwoFactorService,
-  ) {}
+    private readonly clock: Clock,
+    config: ConfigService<Settings, true>,
+  ) {
+    this.temporaryPasswordTtlMs = config.get('password', { infer: true }).temporaryTtl * 1000;
+  }
+
+  /**
+   * A temporary password (set by an admin) stops working TEMPORARY_PASSWORD_TTL after it was set.
+   * Checked only once the password is known to be right, so it tells nothing to a guesser.
+   */
+  private async assertPasswordNotExpired(user: UserEntity, ip: string): Promise<void> {
+    const setAt = user.passwordChangedAt.getTime();
+    if (
+      !user.mustChangePassword ||
+      setAt + this.temporaryPasswordTtlMs > this.clock.now().getTime()
+    ) {
+      return;
+    }
+    await this.audit.record({
+      type: 'login.failed',
+      subjectId: user.id,
+      clientIp: ip,
+      details: { reason: 'temporary_password_expired' },
+    });
+    throw new AppError(
+      'PASSWORD_EXPIRED',
+      'The temporary password has expired. Ask your administrator to set a new one.',
+    );
+  }
 
   /**
    * Password sign-in. Failures are throttled per account (wherever they come from) and per
@@ -86,6 +119,7 @@ export class AuthService {
       );
     }
     await this.limiter.clear(account.key);
+    await this.assertPasswordNotExpired(user, ip);
     await this.users.upgradeHashIfNeeded(user, password);
     if (await this.twoFactor.isEnabled(user.id)) {
       await this.audit.record({
@@ -129,6 +163,7 @@ export class AuthService {
         'This account is disabled. Contact your administrator.',
       );
     }
+    await this.assertPasswordNotExpired(user, ip);
     // A challenge signs in once: a second success would need the password again. A completed
     // challenge is refused before the code is checked, so it cannot use up a good code.
     const onceKey = `challenge:${challenge.id}`;
@@ -214,13 +249,14 @@ export class AuthService {
     if (!state || state.disabled) {
       return { active: false };
     }
-    const { iss, sub, sid, exp, iat, jti, amr } = claims;
+    const { iss, aud, sub, sid, exp, iat, jti, amr } = claims;
     // Username and roles as they are now, as Portcullis's own endpoints see them.
     const { username, roles } = state;
     return {
       active: true,
       token_type: 'Bearer',
       iss,
+      aud,
       sub,
       sid,
       exp,

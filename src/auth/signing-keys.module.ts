@@ -23,12 +23,23 @@ function kidOf(token: string): string | undefined {
 })
 export class SigningKeysModule {}
 
-/** JwtService wired to our KeyObjects: the active private key signs, the kid picks the public key. */
+/**
+ * JwtService wired to our KeyObjects: the active private key signs, the kid picks the public key.
+ * A call that brings its own `secret` (the unpublished challenge key) uses that instead.
+ */
 export const JwtWithSigningKeys = JwtModule.registerAsync({
   imports: [SigningKeysModule],
   inject: [SigningKeys],
   useFactory: (keys: SigningKeys) => ({
-    secretOrKeyProvider: (type: JwtSecretRequestType, tokenOrPayload: string | object | Buffer) => {
+    secretOrKeyProvider: (
+      type: JwtSecretRequestType,
+      tokenOrPayload: string | object | Buffer,
+      options?: object,
+    ) => {
+      const own = (options as { secret?: unknown } | undefined)?.secret;
+      if (Buffer.isBuffer(own)) {
+        return own;
+      }
       if (type === JwtSecretRequestType.SIGN) {
         return keys.current.privateKey;
       }

@@ -4,6 +4,7 @@ import type { ConfigService } from '@nestjs/config';
 import { JwtService, JwtSecretRequestType } from '@nestjs/jwt';
 import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
+import { SecretBox } from '../common/crypto/secret-box.js';
 import type { SigningKeys } from './signing-keys.service.js';
 import { ACCESS_TOKEN_TYP, TokenService } from './token.service.js';
 
@@ -22,15 +23,17 @@ function setup() {
   const ours = keyPair();
   const keys = { current: { kid: 'k1', privateKey: ours.privateKey } } as unknown as SigningKeys;
   const jwt = new JwtService({
-    secretOrKeyProvider: (type: JwtSecretRequestType) =>
-      type === JwtSecretRequestType.SIGN ? ours.privateKey : ours.publicKey,
+    secretOrKeyProvider: (type: JwtSecretRequestType, _token: unknown, options?: object) =>
+      (options as { secret?: Buffer } | undefined)?.secret ??
+      (type === JwtSecretRequestType.SIGN ? ours.privateKey : ours.publicKey),
   });
   const config = {
     get: (key: string) =>
       ({ http: { publicUrl: 'https://id.example.com' }, tokens: { accessTtl: 900 } })[key],
   } as unknown as ConfigService<Settings, true>;
   const clock = new MovableClock();
-  return { tokens: new TokenService(jwt, keys, clock, config), clock, ours };
+  const box = new SecretBox(Buffer.alloc(32, 1));
+  return { tokens: new TokenService(jwt, keys, clock, box, config), clock, ours };
 }
 
 const subject = {
@@ -51,6 +54,7 @@ describe('TokenService', () => {
     const claims = tokens.verifyAccessToken(tokens.signAccessToken(subject));
     expect(claims).toMatchObject({
       iss: 'https://id.example.com',
+      aud: 'https://id.example.com',
       sub: 'u1',
       sid: 's1',
       username: 'alice',
@@ -96,5 +100,39 @@ describe('TokenService', () => {
     const { tokens } = setup();
     const other = setup();
     expect(tokens.verifyAccessToken(other.tokens.signAccessToken(subject))).toBeNull();
+  });
+
+  it('signs challenge tokens with a key that is not published: the JWKS key does not verify them', () => {
+    const { tokens, ours } = setup();
+    const challenge = tokens.signChallenge('u1', new Date(0));
+    const [header, payload, signature] = challenge.split('.');
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({
+      alg: 'HS256',
+      typ: 'challenge+jwt',
+    });
+    const verifier = new JwtService({ publicKey: ours.publicKey as unknown as string });
+    expect(() => {
+      verifier.verify(challenge, { algorithms: ['ES256'] });
+    }).toThrow();
+    // Neither is it an HMAC under the public key's bytes (the classic algorithm confusion).
+    const pem = ours.publicKey.export({ format: 'pem', type: 'spki' });
+    const forged = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
+    expect(forged).not.toBe(signature);
+  });
+
+  it('rejects an access token for another audience', () => {
+    const { tokens, ours } = setup();
+    const foreign = new JwtService({ privateKey: ours.privateKey as unknown as string }).sign(
+      { sid: 's1', roles: [], amr: ['pwd'], username: 'alice' },
+      {
+        algorithm: 'ES256',
+        issuer: 'https://id.example.com',
+        audience: 'https://other.example.com',
+        subject: 'u1',
+        expiresIn: 900,
+        header: { alg: 'ES256', typ: ACCESS_TOKEN_TYP },
+      },
+    );
+    expect(tokens.verifyAccessToken(foreign)).toBeNull();
   });
 });

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
+import { SecretBox } from '../common/crypto/secret-box.js';
 import { SigningKeys } from './signing-keys.service.js';
 
 /** RFC 9068's media type for access tokens; other token kinds use other `typ`s, so they cannot be swapped. */
@@ -15,6 +16,7 @@ export const CHALLENGE_TTL_SECONDS = 300;
 
 export interface AccessClaims {
   iss: string;
+  aud: string;
   sub: string;
   sid: string;
   jti: string;
@@ -35,19 +37,29 @@ export interface TokenSubject {
 
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit'];
 
+/**
+ * Signs and checks our JWTs. Access tokens (and, later, ID tokens) are ES256 with the published
+ * key, for applications to verify with the JWKS. Challenge tokens prove a password to our own
+ * second sign-in step only: they are HS256 with a key derived from ENCRYPTION_KEY, which is never
+ * published, so no application that verifies with the JWKS (and forgets to check `typ`) can be
+ * fooled into taking one for a sign-in.
+ */
 @Injectable()
 export class TokenService {
   private readonly issuer: string;
   readonly accessTtl: number;
+  private readonly challengeKey: Buffer;
 
   constructor(
     private readonly jwt: JwtService,
     private readonly keys: SigningKeys,
     private readonly clock: Clock,
+    box: SecretBox,
     config: ConfigService<Settings, true>,
   ) {
     this.issuer = config.get('http', { infer: true }).publicUrl;
     this.accessTtl = config.get('tokens', { infer: true }).accessTtl;
+    this.challengeKey = box.deriveKey('portcullis challenge tokens v1');
   }
 
   signAccessToken(subject: TokenSubject): string {
@@ -62,6 +74,7 @@ export class TokenService {
       algorithm: 'ES256',
       issuer: this.issuer,
       subject: subject.userId,
+      audience: this.issuer,
       jwtid: randomUUID(),
       keyid: this.keys.current.kid,
       expiresIn: this.accessTtl,
@@ -77,13 +90,13 @@ export class TokenService {
     return this.jwt.sign(
       { pwc: passwordChangedAt.getTime(), iat: this.clock.nowSeconds() },
       {
-        algorithm: 'ES256',
+        algorithm: 'HS256',
+        secret: this.challengeKey,
         issuer: this.issuer,
         subject: userId,
         jwtid: randomUUID(),
-        keyid: this.keys.current.kid,
         expiresIn: CHALLENGE_TTL_SECONDS,
-        header: { alg: 'ES256', typ: CHALLENGE_TOKEN_TYP },
+        header: { alg: 'HS256', typ: CHALLENGE_TOKEN_TYP },
       },
     );
   }
@@ -92,6 +105,7 @@ export class TokenService {
     const verified = this.verify<{ sub: string; pwc: number; jti: string }>(
       token,
       CHALLENGE_TOKEN_TYP,
+      { algorithms: ['HS256'], secret: this.challengeKey },
     );
     return verified && typeof verified.pwc === 'number' && typeof verified.jti === 'string'
       ? { userId: verified.sub, passwordChangedAt: verified.pwc, id: verified.jti }
@@ -100,20 +114,30 @@ export class TokenService {
 
   /** The claims of a genuine, unexpired access token of ours; null for anything else. */
   verifyAccessToken(token: string): AccessClaims | null {
-    const claims = this.verify<AccessClaims>(token, ACCESS_TOKEN_TYP);
+    const claims = this.verify<AccessClaims>(token, ACCESS_TOKEN_TYP, {
+      algorithms: ['ES256'],
+      audience: this.issuer,
+    });
     if (!claims || typeof claims.sid !== 'string' || !Array.isArray(claims.roles)) {
       return null;
     }
     return claims;
   }
 
-  /** Signature (ES256 only, our keys), issuer, expiry on our clock, and the token kind. */
-  private verify<T extends { sub: string }>(token: string, typ: string): T | null {
+  /**
+   * Signature (one algorithm per token kind: ES256 with our published keys, or HS256 with the
+   * unpublished challenge key), issuer, audience where given, expiry on our clock, the token kind.
+   */
+  private verify<T extends { sub: string }>(
+    token: string,
+    typ: string,
+    options: { algorithms: ['ES256'] | ['HS256']; secret?: Buffer; audience?: string },
+  ): T | null {
     try {
       const { header, payload } = this.jwt.verify<{ header: Record<string, unknown>; payload: T }>(
         token,
         {
-          algorithms: ['ES256'],
+          ...options,
           issuer: this.issuer,
           clockTimestamp: this.clock.nowSeconds(),
           complete: true,

@@ -83,6 +83,8 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() JWT_PRIVATE_KEY_FILE?: string;
   @IsOptional() @IsDuration() ACCESS_TOKEN_TTL?: string;
   @IsOptional() @IsDuration() REFRESH_TOKEN_TTL?: string;
+  @IsOptional() @IsDuration() SESSION_MAX_LIFETIME?: string;
+  @IsOptional() @IsDuration() TEMPORARY_PASSWORD_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_LINK_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_SESSION_TTL?: string;
   @IsOptional() @IsIn(['explicit', 'generic']) PASSWORD_RESET_DISCLOSURE?: string;

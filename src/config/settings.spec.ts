@@ -23,16 +23,22 @@ describe('loadSettings', () => {
       publicUrl: 'http://localhost:3000',
       trustProxy: false,
     });
-    expect(s.tokens).toEqual({ accessTtl: 900, refreshTtl: 604800 });
+    expect(s.tokens).toEqual({ accessTtl: 900, refreshTtl: 604800, sessionMaxLifetime: 2592000 });
     expect(s.reset).toEqual({ linkTtl: 300, sessionTtl: 600, disclosure: 'explicit' });
-    expect(s.password).toEqual({ minLength: 8, maxLength: 128, history: 3 });
+    expect(s.password).toEqual({ minLength: 8, maxLength: 128, history: 3, temporaryTtl: 604800 });
     expect(s.admin.username).toBe('admin');
     expect(s.database.url).toBeUndefined();
   });
 
   it('reads durations as seconds or with a unit', () => {
-    const s = loadSettings({ ACCESS_TOKEN_TTL: '300', REFRESH_TOKEN_TTL: '2d' });
-    expect(s.tokens).toEqual({ accessTtl: 300, refreshTtl: 172800 });
+    const s = loadSettings({
+      ACCESS_TOKEN_TTL: '300',
+      REFRESH_TOKEN_TTL: '2d',
+      SESSION_MAX_LIFETIME: '12h',
+      TEMPORARY_PASSWORD_TTL: '1d',
+    });
+    expect(s.tokens).toEqual({ accessTtl: 300, refreshTtl: 172800, sessionMaxLifetime: 43200 });
+    expect(s.password.temporaryTtl).toBe(86400);
   });
 
   it('names every bad variable at once', () => {

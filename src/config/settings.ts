@@ -26,9 +26,11 @@ export interface Settings {
     jwtPrivateKeyFile: string | undefined;
   };
   admin: { username: string; password: string | undefined };
-  tokens: { accessTtl: number; refreshTtl: number };
+  /** Seconds. A session ends `sessionMaxLifetime` after sign-in, however often it is refreshed. */
+  tokens: { accessTtl: number; refreshTtl: number; sessionMaxLifetime: number };
   reset: { linkTtl: number; sessionTtl: number; disclosure: ResetDisclosure };
-  password: { minLength: number; maxLength: number; history: number };
+  /** `temporaryTtl`: seconds a temporary password (set by an admin) keeps working. */
+  password: { minLength: number; maxLength: number; history: number; temporaryTtl: number };
   mail: { smtpUrl: string | undefined; from: string };
   totp: { issuer: string };
   redis: { url: string | undefined };
@@ -92,6 +94,7 @@ export function loadSettings(
     tokens: {
       accessTtl: durationOr(env.ACCESS_TOKEN_TTL, '15m'),
       refreshTtl: durationOr(env.REFRESH_TOKEN_TTL, '7d'),
+      sessionMaxLifetime: durationOr(env.SESSION_MAX_LIFETIME, '30d'),
     },
     reset: {
       linkTtl: durationOr(env.PASSWORD_RESET_LINK_TTL, '5m'),
@@ -102,6 +105,7 @@ export function loadSettings(
       minLength: Number(env.PASSWORD_MIN_LENGTH ?? 8),
       maxLength: Number(env.PASSWORD_MAX_LENGTH ?? 128),
       history: Number(env.PASSWORD_HISTORY ?? 3),
+      temporaryTtl: durationOr(env.TEMPORARY_PASSWORD_TTL, '7d'),
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Portcullis <no-reply@localhost>' },
     totp: { issuer: env.TOTP_ISSUER ?? 'Portcullis' },

@@ -44,13 +44,26 @@ interface SessionState {
 export class SessionsService {
   private readonly cache = new TtlCache<string, SessionState>(SESSION_CACHE_TTL_MS, 50_000);
   private readonly refreshTtlMs: number;
+  private readonly maxLifetimeMs: number;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     config: ConfigService<Settings, true>,
   ) {
-    this.refreshTtlMs = config.get('tokens', { infer: true }).refreshTtl * 1000;
+    const tokens = config.get('tokens', { infer: true });
+    this.refreshTtlMs = tokens.refreshTtl * 1000;
+    this.maxLifetimeMs = tokens.sessionMaxLifetime * 1000;
+  }
+
+  /**
+   * When a session signed in at `createdAt` ends if it is not refreshed again: one refresh-token
+   * lifetime from now, but never later than SESSION_MAX_LIFETIME after sign-in.
+   */
+  private expiryFrom(now: Date, createdAt: Date): Date {
+    return new Date(
+      Math.min(now.getTime() + this.refreshTtlMs, createdAt.getTime() + this.maxLifetimeMs),
+    );
   }
 
   /** Starts a session and hands out its first refresh token. */
@@ -61,7 +74,7 @@ export class SessionsService {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<IssuedSession> {
     const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
+    const expiresAt = this.expiryFrom(now, now);
     const session = await manager.getRepository(SessionEntity).save({
       userId,
       amr,
@@ -109,7 +122,7 @@ export class SessionsService {
       if (!session || session.revokedAt || session.expiresAt <= now) {
         return { outcome: 'invalid' };
       }
-      const expiresAt = new Date(now.getTime() + this.refreshTtlMs);
+      const expiresAt = this.expiryFrom(now, session.createdAt);
       await sessions.update({ id: session.id }, { expiresAt });
       const next = await this.issueRefreshToken(manager, session.id, now, expiresAt);
       return {

@@ -70,6 +70,7 @@ export class IntrospectionDto {
   @ApiProperty({ required: false }) exp?: number;
   @ApiProperty({ required: false }) iat?: number;
   @ApiProperty({ required: false }) iss?: string;
+  @ApiProperty({ required: false, description: 'PUBLIC_URL' }) aud?: string;
   @ApiProperty({ required: false }) jti?: string;
   @ApiProperty({ required: false }) username?: string;
   @ApiProperty({ required: false, type: [String] }) roles?: string[];

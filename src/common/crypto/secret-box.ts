@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
@@ -12,6 +12,15 @@ export class SecretBox {
     if (key.length !== 32) {
       throw new Error('SecretBox needs a 32-byte key');
     }
+  }
+
+  /**
+   * A 256-bit key for another purpose (HKDF-SHA256 of the encryption key, with `purpose` as
+   * info): every instance that shares ENCRYPTION_KEY derives the same one, and knowing one
+   * derived key tells nothing of the encryption key or of another derived key.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), purpose, 32));
   }
 
   seal(plaintext: Buffer | string, context: string): string {

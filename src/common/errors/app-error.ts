@@ -36,6 +36,10 @@ export const ErrorCode = {
     status: HttpStatus.UNAUTHORIZED,
     title: 'The refresh token is not valid',
   },
+  PASSWORD_EXPIRED: {
+    status: HttpStatus.UNAUTHORIZED,
+    title: 'The temporary password has expired',
+  },
   PASSWORD_CHANGE_REQUIRED: {
     status: HttpStatus.FORBIDDEN,
     title: 'The password must be changed first',
