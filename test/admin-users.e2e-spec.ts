@@ -179,7 +179,15 @@ describe('admin user management', () => {
     it.each([
       ['a common password', 'password123', undefined, 'notCommon'],
       ["the email's local part", 'my jenkins-leeroy day', 'Leeroy@example.com', 'notEmail'],
-      ['more than 128 characters', 'z9'.repeat(65), undefined, 'maxLength'],
+      [
+        'more than 128 characters',
+        'quiet harbour '.repeat(10).slice(0, 129),
+        undefined,
+        'maxLength',
+      ],
+      ['the name of the service', 'my Portcullis door key', undefined, 'notContextWord'],
+      ['one character repeated', 'x'.repeat(64), undefined, 'notRepetitive'],
+      ['a run of consecutive letters', 'abcdefghijklmnop', undefined, 'notRepetitive'],
     ])('rejects a password that is %s', async (_, password, email, rule) => {
       const res = await createAsAdmin({
         username: uniqueName('policy'),
@@ -607,6 +615,17 @@ describe('admin user management', () => {
       const untouched = await getUser(victim.id);
       expect(untouched.body).toMatchObject({ disabled: false, mustChangePassword: false });
       await login(t, victim.username, victim.password);
+      // Every refusal is in the audit trail, under the user who tried.
+      const audit = await t
+        .http()
+        .get('/api/v1/admin/audit-events')
+        .query({ userId: user.id, type: 'access.forbidden', pageSize: 100 })
+        .set(...asAdmin());
+      expect(audit.body.total).toBe(routes(victim.id).length);
+      expect(audit.body.items[0]).toMatchObject({
+        actorId: user.id,
+        details: { route: expect.stringMatching(/^\/api\/v1\/admin\//), roles: ['admin'] },
+      });
     });
 
     it('answers 401 UNAUTHORIZED on every admin route without a valid token', async () => {
@@ -682,6 +701,37 @@ describe('admin user management', () => {
         .set(...asAdmin());
       expect(onlyDeleted.body.total).toBe(1);
       expect(onlyDeleted.body.items[0]).toMatchObject({ type: 'user.deleted', subjectId: id });
+    });
+
+    it('records only what an update changed, with old and new roles and disabled flag', async () => {
+      const user = await createUser(t, { roles: ['editor'] });
+      const events = async () =>
+        (
+          await t
+            .http()
+            .get('/api/v1/admin/audit-events')
+            .query({ userId: user.id })
+            .set(...asAdmin())
+        ).body.items as { type: string; details: Record<string, unknown> }[];
+      const before = (await events()).length;
+      // The same values again: nothing changes, nothing is recorded.
+      const same = await patchUser(user.id, { roles: ['editor'], email: user.email });
+      expect(same.status).toBe(200);
+      expect((await events()).length).toBe(before);
+      expect((await patchUser(user.id, { roles: ['editor', 'auditor'] })).status).toBe(200);
+      expect(
+        (await patchUser(user.id, { disabled: true, roles: ['editor', 'auditor'] })).status,
+      ).toBe(200);
+      const [disabled, updated] = await events();
+      expect(updated).toMatchObject({
+        type: 'user.updated',
+        details: { fields: ['roles'], roles: { from: ['editor'], to: ['editor', 'auditor'] } },
+      });
+      expect(updated.details).not.toHaveProperty('disabled');
+      expect(disabled).toMatchObject({
+        type: 'user.disabled',
+        details: { fields: ['disabled'], disabled: { from: false, to: true } },
+      });
     });
 
     it('filters events by type alone', async () => {

@@ -243,9 +243,14 @@ describe('the personal center', () => {
           ['notEmail', 'notUsername'],
         ],
         ['too short', () => 'k7#q zz', ['minLength']],
-        ['seven emoji (seven code points)', () => '🔑'.repeat(7), ['minLength']],
-        ['129 code points', () => 'q'.repeat(129), ['maxLength']],
-        ['129 emoji (129 code points)', () => '🔑'.repeat(129), ['maxLength']],
+        ['seven emoji (seven code points)', () => '🔑🔒🗝🔐🔓🛡🏰', ['minLength']],
+        ['129 code points', () => 'quiet harbour '.repeat(10).slice(0, 129), ['maxLength']],
+        [
+          '129 emoji (129 code points)',
+          () => [...'🔑🔒🗝🔐🔓🛡🏰🚪🧱'.repeat(15)].slice(0, 129).join(''),
+          ['maxLength'],
+        ],
+        ['one character repeated', () => 'q'.repeat(40), ['notRepetitive']],
         ['the current password', () => user.password, ['notRecent']],
       ])('answers 400 PASSWORD_POLICY_VIOLATION to %s', async (_, password, rules) => {
         const res = await putPassword(accessToken, {
@@ -324,6 +329,8 @@ describe('the personal center', () => {
           { rule: 'maxLength', description: expect.stringContaining('128') },
           { rule: 'notUsername', description: expect.any(String) },
           { rule: 'notEmail', description: expect.any(String) },
+          { rule: 'notContextWord', description: expect.stringContaining('portcullis') },
+          { rule: 'notRepetitive', description: expect.any(String) },
           { rule: 'notCommon', description: expect.any(String) },
           { rule: 'notRecent', description: expect.stringContaining('3') },
         ],

@@ -265,6 +265,32 @@ describe('forgot password', () => {
       expectProblem(await reset.open(token), 400, 'RESET_LINK_INVALID');
     });
 
+    it('answers 400 RESET_LINK_INVALID to a link sent before the user changed their email', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const { token } = await reset.requestLink(user.username, user.email as string);
+      const changed = await t
+        .http()
+        .put('/api/v1/me/email')
+        .set(...bearer(tokens.accessToken))
+        .send({ email: `${uniqueName('moved')}@example.com`, currentPassword: user.password });
+      expect(changed.status).toBe(200);
+      expectProblem(await reset.open(token), 400, 'RESET_LINK_INVALID');
+    });
+
+    it('answers 400 RESET_LINK_INVALID to a link sent before an admin changed the email', async () => {
+      const admin = await createAdmin(t);
+      const user = await createUser(t);
+      const { token } = await reset.requestLink(user.username, user.email as string);
+      const changed = await t
+        .http()
+        .patch(`/api/v1/admin/users/${user.id}`)
+        .set(...bearer(admin.tokens.accessToken))
+        .send({ email: `${uniqueName('moved')}@example.com` });
+      expect(changed.status).toBe(200);
+      expectProblem(await reset.open(token), 400, 'RESET_LINK_INVALID');
+    });
+
     it('lets exactly one of five simultaneous openings win; the others get 410 RESET_LINK_USED', async () => {
       const user = await createUser(t);
       const { token } = await reset.requestLink(user.username, user.email as string);
@@ -377,6 +403,25 @@ describe('forgot password', () => {
       expectProblem(await reset.password(resetToken, newPassword), 401, 'RESET_SESSION_INVALID');
     });
 
+    it('ends when an admin changes the email of the account mid-flow', async () => {
+      const admin = await createAdmin(t);
+      const user = await createUser(t);
+      const resetToken = await reset.startReset(user);
+      await enrolDuringReset(resetToken);
+      const changed = await t
+        .http()
+        .patch(`/api/v1/admin/users/${user.id}`)
+        .set(...bearer(admin.tokens.accessToken))
+        .send({ email: `${uniqueName('moved')}@example.com` });
+      expect(changed.status).toBe(200);
+      expectProblem(
+        await reset.password(resetToken, strongPassword()),
+        401,
+        'RESET_SESSION_INVALID',
+      );
+      expect((await passwordLogin(user.username, user.password)).status).toBe(200);
+    });
+
     it('does not open a link sent before the user was disabled, even once the user is enabled again', async () => {
       const admin = await createAdmin(t);
       const user = await createUser(t);
@@ -420,6 +465,42 @@ describe('forgot password', () => {
   });
 
   describe('audit trail', () => {
+    it('records refused requests and refused link openings', async () => {
+      const admin = await createAdmin(t);
+      const nameless = await createUser(t, { email: null });
+      expectProblem(await reset.request(nameless.username), 422, 'NO_EMAIL_BOUND');
+      const user = await createUser(t);
+      const { token } = await reset.requestLink(user.username, user.email as string);
+      expect((await reset.open(token)).status).toBe(201);
+      expectProblem(await reset.open(token), 410, 'RESET_LINK_USED');
+
+      const refusedRequest = (await auditEvents(t, admin.tokens.accessToken, nameless.id)).items;
+      expect(refusedRequest).toContainEqual(
+        expect.objectContaining({
+          type: 'password_reset.request_refused',
+          details: { reason: 'no_email' },
+        }),
+      );
+      const refusedOpening = (await auditEvents(t, admin.tokens.accessToken, user.id)).items;
+      expect(refusedOpening).toContainEqual(
+        expect.objectContaining({
+          type: 'password_reset.link_refused',
+          details: { reason: 'RESET_LINK_USED' },
+          flowId: expect.any(String),
+        }),
+      );
+      const unknown = uniqueName('nobody');
+      expectProblem(await reset.request(unknown), 404, 'USER_NOT_FOUND');
+      const byType = await t
+        .http()
+        .get('/api/v1/admin/audit-events')
+        .query({ type: 'password_reset.request_refused', pageSize: 100 })
+        .set(...bearer(admin.tokens.accessToken));
+      expect(byType.body.items).toContainEqual(
+        expect.objectContaining({ details: { reason: 'unknown_identifier', identifier: unknown } }),
+      );
+    });
+
     it('records every step of one reset under the same flow id, without any token', async () => {
       const admin = await createAdmin(t);
       const user: TestUser = await createUser(t);

@@ -332,6 +332,10 @@ describe('two-factor authentication', () => {
       t.clock.advance(TOTP_PERIOD_SECONDS);
       expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
       expect((await secondStep(again, otp.freshCode(user.secret))).status).toBe(200);
+      // Admins see the replays for what they are: a code someone else has seen.
+      const admin = await createAdmin(t);
+      const { items } = await auditEvents(t, admin.tokens.accessToken, user.id);
+      expect(items.filter((e) => e.type === 'two_factor.code_replayed')).toHaveLength(2);
     });
 
     it('refuses at sign-in the code that turned 2FA on', async () => {

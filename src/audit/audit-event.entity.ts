@@ -1,7 +1,10 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** Event facts; never a password, token or hash. */
-export type AuditDetails = Record<string, string | number | boolean | null | string[]>;
+/** What an audit event may say: plain JSON (never a password, token or hash). */
+export type AuditValue =
+  string | number | boolean | null | AuditValue[] | { [key: string]: AuditValue };
+export type AuditDetails = Record<string, AuditValue>;
 
 @Entity('audit_events')
 @Index('audit_events_subject_idx', ['subjectId', 'occurredAt'])
@@ -27,7 +30,9 @@ export class AuditEventEntity {
   flowId!: string | null;
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
-  details!: AuditDetails;
+  // Typed loosely here (TypeORM's deep partials cannot follow a recursive type); AuditRecord
+  // says what may be written.
+  details!: object;
 
   @Column({ name: 'occurred_at', type: 'timestamptz' })
   occurredAt!: Date;

@@ -10,6 +10,7 @@ import {
   type PolicyDescription,
   type PolicySettings,
   type RuleViolation,
+  SERVICE_NAME,
 } from './password-policy.js';
 
 /** The one password policy, used by every place a password is set. */
@@ -21,7 +22,10 @@ export class PasswordPolicyService {
     config: ConfigService<Settings, true>,
     private readonly hasher: PasswordHasher,
   ) {
-    this.settings = config.get('password', { infer: true });
+    const { minLength, maxLength, history } = config.get('password', { infer: true });
+    const issuer = config.get('totp', { infer: true }).issuer;
+    const contextWords = [...new Set([SERVICE_NAME, issuer.toLowerCase()])];
+    this.settings = { minLength, maxLength, history, contextWords };
   }
 
   describe(): PolicyDescription {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkPassword, describePolicy, passwordLength } from './password-policy.js';
 
-const policy = { minLength: 8, maxLength: 128, history: 3 };
+const policy = {
+  minLength: 8,
+  maxLength: 128,
+  history: 3,
+  contextWords: ['portcullis', 'acme id'],
+};
 const rules = (
   password: string,
   username = 'alice',
@@ -24,12 +29,28 @@ describe('checkPassword', () => {
 
   it('counts Unicode code points, not UTF-16 units', () => {
     expect(passwordLength('🔑🔑🔑🔑')).toBe(4);
-    expect(rules('🔑🔑🔑🔑🔑🔑🔑')).toEqual(['minLength']);
-    expect(rules('🔑🔑🔑🔑🔑🔑🔑🔑')).toEqual([]);
+    expect(rules('🔑🔒🗝🔐🔓🛡🏰')).toEqual(['minLength']);
+    expect(rules('🔑🔒🗝🔐🔓🛡🏰🚪')).toEqual([]);
   });
 
   it('treats composed and decomposed accents as the same text', () => {
     expect(passwordLength('e\u0301'.repeat(8))).toBe(8);
+  });
+
+  it('rejects the name of the service and the TOTP issuer, whatever the case', () => {
+    expect(rules('my PortCullis secret')).toEqual(['notContextWord']);
+    expect(rules('the ACME ID of mine')).toEqual(['notContextWord']);
+  });
+
+  it('rejects one character repeated and runs of consecutive characters', () => {
+    expect(rules('x'.repeat(64))).toContain('notRepetitive');
+    expect(rules('abababababab')).toContain('notRepetitive');
+    expect(rules('abcdefghijklmnop')).toContain('notRepetitive');
+    expect(rules('ABCDEFGHIJ')).toContain('notRepetitive');
+    expect(rules('987654321')).toContain('notRepetitive');
+    // A passphrase that merely contains a run is fine.
+    expect(rules('lock 123456 door')).toEqual([]);
+    expect(rules('abcdefgz')).toEqual([]);
   });
 
   it('rejects a password containing the username, whatever the case', () => {
@@ -65,6 +86,8 @@ describe('describePolicy', () => {
       'maxLength',
       'notUsername',
       'notEmail',
+      'notContextWord',
+      'notRepetitive',
       'notCommon',
       'notRecent',
     ]);

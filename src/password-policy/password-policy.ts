@@ -1,12 +1,44 @@
 import { commonPasswords } from './common-passwords.js';
 
 export type PasswordRule =
-  'minLength' | 'maxLength' | 'notUsername' | 'notEmail' | 'notCommon' | 'notRecent';
+  | 'minLength'
+  | 'maxLength'
+  | 'notUsername'
+  | 'notEmail'
+  | 'notContextWord'
+  | 'notRepetitive'
+  | 'notCommon'
+  | 'notRecent';
 
 export interface PolicySettings {
   minLength: number;
   maxLength: number;
   history: number;
+  /** Words of this service a password must not contain (NIST 800-63B's "context-specific words"). */
+  contextWords: string[];
+}
+
+/** The service's own name: always a context word, whatever TOTP_ISSUER says. */
+export const SERVICE_NAME = 'portcullis';
+
+/**
+ * One short unit repeated (`xxxxxxxx`, `abababab`, `abcabcabc`) or a run of consecutive
+ * characters up or down (`abcdefgh`, `987654321`), case-insensitively: what NIST 800-63B calls
+ * repetitive or sequential. Checked on the whole password: a passphrase may contain `123`.
+ */
+export function isRepetitiveOrSequential(password: string): boolean {
+  const chars = [...password.toLowerCase()];
+  if (chars.length < 2) {
+    return false;
+  }
+  for (let unit = 1; unit <= 3 && unit < chars.length; unit++) {
+    if (chars.every((c, i) => c === chars[i % unit])) {
+      return true;
+    }
+  }
+  const codes = chars.map((c) => c.codePointAt(0) ?? 0);
+  const step = codes[1] - codes[0];
+  return Math.abs(step) === 1 && codes.every((code, i) => i === 0 || code - codes[i - 1] === step);
 }
 
 export interface PasswordContext {
@@ -62,6 +94,19 @@ export function checkPassword(
   if (localPart && localPart.length >= 3 && lower.includes(localPart)) {
     violations.push({ rule: 'notEmail', message: 'must not contain the email address' });
   }
+  const word = policy.contextWords.find((w) => w.length >= 3 && lower.includes(w.toLowerCase()));
+  if (word) {
+    violations.push({
+      rule: 'notContextWord',
+      message: `must not contain the name of this service ("${word}")`,
+    });
+  }
+  if (isRepetitiveOrSequential(text)) {
+    violations.push({
+      rule: 'notRepetitive',
+      message: 'must not be one character repeated or a run of consecutive characters',
+    });
+  }
   if (commonPasswords().has(lower)) {
     violations.push({
       rule: 'notCommon',
@@ -87,6 +132,14 @@ export function describePolicy(policy: PolicySettings): PolicyDescription {
     { rule: 'maxLength', description: `At most ${policy.maxLength} characters` },
     { rule: 'notUsername', description: 'Must not contain your username' },
     { rule: 'notEmail', description: 'Must not contain the name part of your email address' },
+    {
+      rule: 'notContextWord',
+      description: `Must not contain the name of this service (${policy.contextWords.join(', ')})`,
+    },
+    {
+      rule: 'notRepetitive',
+      description: 'Must not be one character repeated or a run like abcdefgh or 12345678',
+    },
     { rule: 'notCommon', description: 'Must not be a commonly used or breached password' },
   ];
   if (policy.history > 0) {

@@ -72,15 +72,18 @@ export class PasswordResetService implements OnModuleInit {
     this.publicUrl = config.get('http', { infer: true }).publicUrl;
   }
 
-  /** A disabled user's reset dies: enabling them again must not revive a link or a session. */
+  /**
+   * A disabled user's reset dies (enabling them again must not revive a link or a session), and
+   * so does a reset whose link went to an email address the account no longer has.
+   */
   onModuleInit(): void {
-    this.users.onUserDisabled(async (m, userId) => {
+    this.users.onAccountChange(async (m, userId, change) => {
       const now = this.clock.now();
       await m
         .getRepository(ResetSessionEntity)
         .update(
           { userId, finishedAt: IsNull() },
-          { finishedAt: now, finishReason: 'user_disabled', pendingSecretSealed: null },
+          { finishedAt: now, finishReason: change, pendingSecretSealed: null },
         );
       await m
         .getRepository(ResetLinkEntity)
@@ -105,6 +108,16 @@ export class PasswordResetService implements OnModuleInit {
     await this.limiter.assertAllowed(keys);
     await this.limiter.recordFailure(keys);
     const validFor = describeDuration(this.linkTtl);
+    const refusal = !user ? 'unknown_identifier' : !user.email ? 'no_email' : null;
+    if (refusal) {
+      // Admins see who asks for what: an unknown name tried many times is an attacker's probe.
+      await this.audit.record({
+        type: 'password_reset.request_refused',
+        subjectId: user?.id ?? null,
+        clientIp: ip,
+        details: { reason: refusal, ...(user ? {} : { identifier: identifier.slice(0, 254) }) },
+      });
+    }
     if (this.disclosure === 'explicit') {
       if (!user) {
         throw new AppError(
@@ -148,7 +161,18 @@ export class PasswordResetService implements OnModuleInit {
         .getOne();
       const checked = await this.checkLink(m, link, now);
       if (typeof checked === 'string' || !link) {
-        return { refusal: typeof checked === 'string' ? checked : 'RESET_LINK_INVALID' };
+        const refusal = typeof checked === 'string' ? checked : 'RESET_LINK_INVALID';
+        await this.audit.record(
+          {
+            type: 'password_reset.link_refused',
+            subjectId: link?.userId ?? null,
+            clientIp: ip,
+            flowId: link?.flowId ?? null,
+            details: { reason: refusal },
+          },
+          m,
+        );
+        return { refusal };
       }
       const user = checked;
       await m.getRepository(ResetLinkEntity).update({ id: link.id }, { usedAt: now });

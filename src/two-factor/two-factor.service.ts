@@ -250,16 +250,16 @@ export class TwoFactorService {
     }
     const trimmed = code.trim();
     let kind: CodeKind | null = null;
+    let replayed = false;
     if (/^\d{6}$/.test(trimmed)) {
       const secret = this.openSecret(user.id, credential.secretSealed);
-      const step = await acceptedStep(
-        secret,
-        trimmed,
-        this.clock.nowSeconds(),
-        credential.lastUsedStep,
-      );
+      const now = this.clock.nowSeconds();
+      const step = await acceptedStep(secret, trimmed, now, credential.lastUsedStep);
       if (step !== null && (await this.claimStep(user.id, step))) {
         kind = 'totp';
+      } else {
+        // A right code that was already used (or lost the race to its twin): someone saw it.
+        replayed = (await acceptedStep(secret, trimmed, now, null)) !== null;
       }
     } else if (
       looksLikeRecoveryCode(trimmed) &&
@@ -268,7 +268,7 @@ export class TwoFactorService {
       kind = 'recovery';
     }
     if (!kind) {
-      await this.failed(user.id, context.ip, context.flowId);
+      await this.failed(user.id, context.ip, context.flowId, replayed);
       return null;
     }
     await this.limiter.clear(throttleKey(user.id).key);
@@ -353,10 +353,15 @@ export class TwoFactorService {
     });
   }
 
-  private async failed(userId: string, ip: string | null, flowId: string | null): Promise<void> {
+  private async failed(
+    userId: string,
+    ip: string | null,
+    flowId: string | null,
+    replayed = false,
+  ): Promise<void> {
     await this.limiter.recordFailure([throttleKey(userId)]);
     await this.audit.record({
-      type: 'two_factor.code_failed',
+      type: replayed ? 'two_factor.code_replayed' : 'two_factor.code_failed',
       actorId: userId,
       subjectId: userId,
       clientIp: ip,

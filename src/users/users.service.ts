@@ -65,8 +65,22 @@ export interface AuthState {
 
 const AUTH_STATE_TTL_MS = 2000;
 
-/** Runs inside the transaction that disables a user (e.g. to end a password reset in progress). */
-export type UserDisabledHook = (manager: EntityManager, userId: string) => Promise<void>;
+/** A change to an account after which what was started under its old state must end. */
+export type AccountChange = 'user_disabled' | 'email_changed';
+
+/**
+ * Runs inside the transaction that disables a user or changes their email (e.g. to end a
+ * password reset in progress: its link went to, or was meant for, the old state).
+ */
+export type AccountChangeHook = (
+  manager: EntityManager,
+  userId: string,
+  change: AccountChange,
+) => Promise<void>;
+
+function sameRoles(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}
 
 export function accountKey(userId: string): string {
   return `account:${userId}`;
@@ -76,7 +90,7 @@ export function accountKey(userId: string): string {
 export class UsersService {
   private readonly authStates = new TtlCache<string, AuthState | null>(AUTH_STATE_TTL_MS, 50_000);
   private readonly historySize: number;
-  private readonly disableHooks: UserDisabledHook[] = [];
+  private readonly changeHooks: AccountChangeHook[] = [];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -94,9 +108,19 @@ export class UsersService {
     this.historySize = config.get('password', { infer: true }).history;
   }
 
-  /** Other modules end their own state of a user who is disabled, in the same transaction. */
-  onUserDisabled(hook: UserDisabledHook): void {
-    this.disableHooks.push(hook);
+  /** Other modules end their own state of a user who is disabled or whose email changes. */
+  onAccountChange(hook: AccountChangeHook): void {
+    this.changeHooks.push(hook);
+  }
+
+  private async accountChanged(
+    m: EntityManager,
+    userId: string,
+    change: AccountChange,
+  ): Promise<void> {
+    for (const hook of this.changeHooks) {
+      await hook(m, userId, change);
+    }
   }
 
   async create(input: NewUser, actor: Actor): Promise<UserView> {
@@ -223,26 +247,38 @@ export class UsersService {
     const updated = await this.dataSource.transaction(async (m) => {
       const user = await this.lockOrThrow(id, m);
       const patch: Partial<UserEntity> = { updatedAt: this.clock.now() };
-      if (changes.email !== undefined) {
+      // Only what really changes is written, announced and audited.
+      const details: AuditDetails = {};
+      const fields: string[] = [];
+      if (changes.email !== undefined && changes.email !== user.email) {
         patch.email = changes.email;
+        fields.push('email');
       }
-      if (changes.roles !== undefined) {
+      if (changes.roles !== undefined && !sameRoles(changes.roles, user.roles)) {
         patch.roles = changes.roles;
+        fields.push('roles');
+        details.roles = { from: user.roles, to: changes.roles };
       }
-      if (changes.disabled !== undefined) {
+      if (changes.disabled !== undefined && changes.disabled !== user.disabled) {
         patch.disabled = changes.disabled;
+        fields.push('disabled');
+        details.disabled = { from: user.disabled, to: changes.disabled };
+      }
+      if (fields.length === 0) {
+        return user;
       }
       await this.users.update(id, patch, m);
-      if (changes.disabled === true && !user.disabled) {
+      if (patch.disabled === true) {
         await this.sessions.revokeAllForUser(id, 'user_disabled', m);
-        for (const hook of this.disableHooks) {
-          await hook(m, id);
-        }
+        await this.accountChanged(m, id, 'user_disabled');
+      }
+      if (patch.email !== undefined) {
+        await this.accountChanged(m, id, 'email_changed');
       }
       const type =
-        changes.disabled === true && !user.disabled
+        patch.disabled === true
           ? 'user.disabled'
-          : changes.disabled === false && user.disabled
+          : patch.disabled === false
             ? 'user.enabled'
             : 'user.updated';
       await this.audit.record(
@@ -251,7 +287,7 @@ export class UsersService {
           actorId: actor.id,
           subjectId: id,
           clientIp: actor.ip,
-          details: { fields: Object.keys(changes) },
+          details: { fields, ...details },
         },
         m,
       );
@@ -336,6 +372,7 @@ export class UsersService {
       const current = await this.lockOrThrow(userId, m);
       const now = this.clock.now();
       await this.users.update(userId, { email, updatedAt: now }, m);
+      await this.accountChanged(m, userId, 'email_changed');
       if (current.email && current.email.toLowerCase() !== email.toLowerCase()) {
         await this.outbox.enqueue(m, 'email-changed', current.email, {
           username: current.username,

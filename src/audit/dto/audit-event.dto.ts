@@ -36,7 +36,7 @@ export class AuditEventDto {
       subjectId: e.subjectId,
       clientIp: e.clientIp,
       flowId: e.flowId,
-      details: e.details,
+      details: e.details as Record<string, unknown>,
       occurredAt: e.occurredAt.toISOString(),
     };
   }

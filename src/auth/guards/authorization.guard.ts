@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { AuditService } from '../../audit/audit.service.js';
 import type { Principal } from '../../common/decorators/current-user.decorator.js';
 import { ALLOWED_WITH_TEMPORARY_PASSWORD } from '../../common/decorators/allow-password-change.decorator.js';
 import { REQUIRED_ROLES } from '../../common/decorators/roles.decorator.js';
@@ -12,10 +13,14 @@ import { AppError } from '../../common/errors/app-error.js';
  */
 @Injectable()
 export class AuthorizationGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    const user = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>().user;
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
+    const user = request.user;
     if (!user) {
       return true; // a public route
     }
@@ -32,6 +37,14 @@ export class AuthorizationGuard implements CanActivate {
     const roles =
       this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES, targets) ?? [];
     if (!roles.every((role) => user.roles.includes(role))) {
+      // An admin route tried by someone who is not an admin: worth an admin's attention.
+      await this.audit.record({
+        type: 'access.forbidden',
+        actorId: user.userId,
+        subjectId: user.userId,
+        clientIp: request.ip,
+        details: { method: request.method, route: request.routeOptions.url ?? '', roles },
+      });
       throw new AppError('FORBIDDEN', 'You do not have the role this requires.');
     }
     return true;
