@@ -1,5 +1,6 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { proxyTrust } from './common/proxy-trust.js';
 import { createValidationPipe } from './common/errors/validation.js';
 import type { Settings } from './config/settings.js';
 import { AppLogger } from './logging/app-logger.js';
@@ -20,7 +21,7 @@ export function appOptions(): { bufferLogs: true; abortOnError: false; bodyParse
 export function createAdapter(settings: Settings): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: settings.http.bodyLimitBytes,
-    trustProxy: settings.http.trustProxy,
+    trustProxy: proxyTrust(settings.http.trustProxy),
     genReqId: requestIdGenerator(settings.http.trustProxy),
     // Never log request bodies or query strings: they may hold passwords or tokens.
     logger: false,

@@ -95,6 +95,11 @@ export class EnvironmentVariables {
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9:._-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be 1-64 letters, digits, colons, dots, dashes or underscores',
+  })
+  REDIS_KEY_PREFIX?: string;
   @IsOptional() @IsString() TRUST_PROXY?: string;
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
   @IsOptional() @IsIntegerIn(0, 65535) MANAGEMENT_PORT?: string;

@@ -92,13 +92,23 @@ describe('loadSettings', () => {
     );
   });
 
-  it('reads TRUST_PROXY as a boolean or a list of addresses', () => {
-    expect(loadSettings({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+  it('reads TRUST_PROXY=true as one trusted proxy hop, a number as that many, or a list of addresses', () => {
+    // Not "trust every hop": that would make the client's own leftmost entry its address.
+    expect(loadSettings({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(1);
+    expect(loadSettings({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadSettings({ TRUST_PROXY: 'false' }).http.trustProxy).toBe(false);
+    expect(loadSettings({ TRUST_PROXY: '0' }).http.trustProxy).toBe(false);
     expect(loadSettings({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toEqual([
       '10.0.0.0/8',
       '127.0.0.1',
     ]);
     expect(problemsOf({ TRUST_PROXY: 'yes please' }).join()).toMatch(/TRUST_PROXY/);
+  });
+
+  it('prefixes Redis keys with portcullis: unless REDIS_KEY_PREFIX says otherwise', () => {
+    expect(loadSettings({}).redis.keyPrefix).toBe('portcullis:');
+    expect(loadSettings({ REDIS_KEY_PREFIX: 'idp-staging:' }).redis.keyPrefix).toBe('idp-staging:');
+    expect(problemsOf({ REDIS_KEY_PREFIX: 'has space' }).join()).toMatch(/REDIS_KEY_PREFIX/);
   });
 
   it('strips a trailing slash from PUBLIC_URL', () => {

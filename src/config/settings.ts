@@ -14,7 +14,12 @@ export interface Settings {
     port: number;
     host: string;
     publicUrl: string;
-    trustProxy: boolean | string[];
+    /**
+     * Which hops of X-Forwarded-For to believe: false = none (the socket's peer is the client);
+     * a number n = the n proxies nearest to us (`TRUST_PROXY=true` is 1); a list = proxies by
+     * address/CIDR. The client is the rightmost address not trusted, never what it wrote itself.
+     */
+    trustProxy: false | number | string[];
     bodyLimitBytes: number;
   };
   /** The operators' listener (/health/*, /metrics); port 0 means off. */
@@ -33,7 +38,8 @@ export interface Settings {
   password: { minLength: number; maxLength: number; history: number; temporaryTtl: number };
   mail: { smtpUrl: string | undefined; from: string };
   totp: { issuer: string };
-  redis: { url: string | undefined };
+  /** `keyPrefix` starts every key Portcullis writes, so that deployments can share one Redis. */
+  redis: { url: string | undefined; keyPrefix: string };
   log: { level: LogLevel; format: LogFormat };
 }
 
@@ -41,12 +47,20 @@ function durationOr(text: string | undefined, fallback: string): number {
   return parseDuration(text ?? fallback) as number;
 }
 
-function parseTrustProxy(text: string | undefined): boolean | string[] {
-  if (text === undefined || text === 'false') {
+/**
+ * `true` means one proxy hop, not "believe every hop": with every hop trusted the client address
+ * would be the leftmost X-Forwarded-For entry, which the client writes itself, so each attempt
+ * could pick a fresh rate-limit bucket. A number is a hop count, for a chain of proxies.
+ */
+function parseTrustProxy(text: string | undefined): false | number | string[] {
+  if (text === undefined || text === 'false' || text === '0') {
     return false;
   }
   if (text === 'true') {
-    return true;
+    return 1;
+  }
+  if (/^\d{1,2}$/.test(text)) {
+    return Number(text);
   }
   const entries = text
     .split(',')
@@ -55,7 +69,7 @@ function parseTrustProxy(text: string | undefined): boolean | string[] {
   const bad = entries.filter((e) => !isIP(e.split('/')[0]));
   if (bad.length > 0 || entries.length === 0) {
     throw new InvalidSettingsError([
-      `TRUST_PROXY: must be true, false or a comma-separated list of addresses/CIDRs, got "${text}"`,
+      `TRUST_PROXY: must be true, false, a number of proxy hops or a comma-separated list of addresses/CIDRs, got "${text}"`,
     ]);
   }
   return entries;
@@ -109,7 +123,7 @@ export function loadSettings(
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Portcullis <no-reply@localhost>' },
     totp: { issuer: env.TOTP_ISSUER ?? 'Portcullis' },
-    redis: { url: env.REDIS_URL },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'portcullis:' },
     log: {
       level: (env.LOG_LEVEL ?? 'info') as LogLevel,
       format: (env.LOG_FORMAT ??

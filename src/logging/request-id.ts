@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import proxyAddr from '@fastify/proxy-addr';
+import { proxyTrust } from '../common/proxy-trust.js';
 
 /** What a caller's own request id may look like: short, and nothing a log line could be forged with. */
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -11,10 +11,9 @@ const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * UUID. A direct client cannot choose the id its request is logged under.
  */
 export function requestIdGenerator(
-  trustProxy: boolean | string[],
+  trustProxy: false | number | string[],
 ): (request: IncomingMessage) => string {
-  const trusted =
-    typeof trustProxy === 'boolean' ? () => trustProxy : proxyAddr.compile(trustProxy);
+  const trusted = proxyTrust(trustProxy);
   return (request) => {
     const given = request.headers['x-request-id'];
     const peer = request.socket.remoteAddress;
