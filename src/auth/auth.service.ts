@@ -6,7 +6,12 @@ import type { Settings } from '../config/settings.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { ACCOUNT_POLICY, CLIENT_POLICY } from '../rate-limit/backoff-policy.js';
-import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
+import {
+  AttemptLimiter,
+  type LimitedKey,
+  type Reservation,
+} from '../rate-limit/attempt-limiter.service.js';
+import { clientBucket } from '../rate-limit/client-address.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { accountKey, UsersService } from '../users/users.service.js';
@@ -35,7 +40,7 @@ export type IntrospectionResult =
     >);
 
 function clientKey(ip: string): LimitedKey {
-  return { key: `client:${ip}`, policy: CLIENT_POLICY };
+  return { key: `client:${clientBucket(ip)}`, policy: CLIENT_POLICY };
 }
 
 @Injectable()
@@ -81,23 +86,31 @@ export class AuthService {
 
   /**
    * Password sign-in. Failures are throttled per account (wherever they come from) and per
-   * client address. An unknown user costs the same hashing time as a wrong password.
+   * client address. The attempt is counted before the password is checked, so a burst of
+   * parallel guesses gets no more checked than the limits allow; a right password is then taken
+   * back (successful sign-ins are not throttled). An unknown user costs the same hashing time
+   * as a wrong password.
    */
   async login(
     identifier: string,
     password: string,
     ip: string,
   ): Promise<TokenPair | TwoFactorChallenge> {
-    await this.throttled([clientKey(ip)], null, ip);
     const user = await this.users.findByLogin(identifier);
+    const client = clientKey(ip);
     const account: LimitedKey = {
       key: user ? accountKey(user.id) : `unknown-login:${identifier.toLowerCase()}`,
       policy: ACCOUNT_POLICY,
     };
-    await this.throttled([account], user, ip);
-    const passwordOk = await this.users.passwordMatches(user, password);
+    const attempt = await this.reserve([client, account], user, ip);
+    let passwordOk: boolean;
+    try {
+      passwordOk = await this.users.passwordMatches(user, password);
+    } catch (error) {
+      await attempt.refund();
+      throw error;
+    }
     if (!user || !passwordOk) {
-      await this.limiter.recordFailure([clientKey(ip), account]);
       await this.audit.record({
         type: 'login.failed',
         subjectId: user?.id ?? null,
@@ -106,7 +119,9 @@ export class AuthService {
       });
       throw new AppError('INVALID_CREDENTIALS', 'The username or password is not correct.');
     }
+    await attempt.refund([client]);
     if (user.disabled) {
+      await attempt.refund([account]);
       await this.audit.record({
         type: 'login.failed',
         subjectId: user.id,
@@ -290,15 +305,22 @@ export class AuthService {
     };
   }
 
-  private async throttled(keys: LimitedKey[], user: UserEntity | null, ip: string): Promise<void> {
+  /** Counts the sign-in attempt, or records that it was throttled and throws the 429. */
+  private async reserve(
+    keys: LimitedKey[],
+    user: UserEntity | null,
+    ip: string,
+  ): Promise<Reservation> {
     try {
-      await this.limiter.assertAllowed(keys);
+      return await this.limiter.reserve(keys);
     } catch (error) {
-      await this.audit.record({
-        type: 'login.throttled',
-        subjectId: user?.id ?? null,
-        clientIp: ip,
-      });
+      if (error instanceof AppError && error.code === 'TOO_MANY_ATTEMPTS') {
+        await this.audit.record({
+          type: 'login.throttled',
+          subjectId: user?.id ?? null,
+          clientIp: ip,
+        });
+      }
       throw error;
     }
   }

@@ -13,6 +13,7 @@ import type { ResetDisclosure, Settings } from '../config/settings.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
 import { RESET_CLIENT_POLICY, RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
+import { clientBucket } from '../rate-limit/client-address.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -93,7 +94,8 @@ export class PasswordResetService implements OnModuleInit {
 
   /**
    * Step 1: a user asks for a link by username or email. Every request counts against the
-   * identifier and the client address. The mail is queued, never sent inline.
+   * identifier and the client address, counted and checked in one step (so a burst of parallel
+   * requests gets no more links than the allowance). The mail is queued, never sent inline.
    */
   async request(identifier: string, ip: string): Promise<{ message: string }> {
     const user = await this.users.findByLogin(identifier);
@@ -103,10 +105,9 @@ export class PasswordResetService implements OnModuleInit {
         key: `reset-request:${user?.id ?? identifier.toLowerCase()}`,
         policy: RESET_REQUEST_POLICY,
       },
-      { key: `reset-client:${ip}`, policy: RESET_CLIENT_POLICY },
+      { key: `reset-client:${clientBucket(ip)}`, policy: RESET_CLIENT_POLICY },
     ];
-    await this.limiter.assertAllowed(keys);
-    await this.limiter.recordFailure(keys);
+    await this.limiter.reserve(keys);
     const validFor = describeDuration(this.linkTtl);
     const refusal = !user ? 'unknown_identifier' : !user.email ? 'no_email' : null;
     if (refusal) {
@@ -256,11 +257,32 @@ export class PasswordResetService implements OnModuleInit {
   /**
    * Step 3b: prove the configured authenticator (or use a recovery code), or enrol the one from
    * step 3a. A user with 2FA can never enrol a new authenticator here.
+   *
+   * Each code takes one of the session's 5 tries before it is checked (a right one gives it
+   * back), so parallel codes on one session get at most 5 checked; the rest find the session
+   * ended. A code the per-user limit refuses (429) was never checked and gives its try back.
    */
   async twoFactorVerify(
     { session, user }: ResetContext,
     code: string,
     ip: string,
+  ): Promise<TwoFactorStepResult> {
+    const tryNumber = await this.takeCodeTry(session);
+    try {
+      return await this.verifyWithTry({ session, user }, code, ip, tryNumber);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'INVALID_TOTP_CODE')) {
+        await this.giveBackCodeTry(session);
+      }
+      throw error;
+    }
+  }
+
+  private async verifyWithTry(
+    { session, user }: ResetContext,
+    code: string,
+    ip: string,
+    tryNumber: number,
   ): Promise<TwoFactorStepResult> {
     const context = { ip, flowId: session.flowId };
     if (await this.twoFactor.isEnabled(user.id)) {
@@ -269,7 +291,7 @@ export class PasswordResetService implements OnModuleInit {
         how: 'to reset your password',
       });
       if (!kind) {
-        await this.countWrongCode(session, user, ip);
+        await this.wrongCode(session, user, ip, tryNumber);
       }
       await this.markVerified(session, user, ip, 'password_reset.two_factor_verified');
       return { stage: 'TWO_FACTOR_VERIFIED' };
@@ -286,7 +308,7 @@ export class PasswordResetService implements OnModuleInit {
       step = await this.twoFactor.checkNewSecret(user.id, secret, code, ip, session.flowId);
     } catch (error) {
       if (error instanceof AppError && error.code === 'INVALID_TOTP_CODE') {
-        await this.countWrongCode(session, user, ip);
+        await this.wrongCode(session, user, ip, tryNumber);
       }
       throw error;
     }
@@ -437,22 +459,47 @@ export class PasswordResetService implements OnModuleInit {
     return new AppError(code, detail);
   }
 
-  /** A wrong code in the reset flow: the 5th ends the reset session. Always throws. */
-  private async countWrongCode(
+  /**
+   * Takes one of the session's code tries, atomically with the check that one is left (the row
+   * is updated only while the session is live and under the limit); returns its number, 1-5.
+   * None left, or the session ended meanwhile: 401 RESET_SESSION_INVALID.
+   */
+  private async takeCodeTry(session: ResetSessionEntity): Promise<number> {
+    const [rows] = await this.dataSource.query<[{ failed_codes: number }[], number]>(
+      `UPDATE password_reset_sessions SET failed_codes = failed_codes + 1
+        WHERE id = $1 AND failed_codes < $2 AND finished_at IS NULL AND expires_at > $3
+        RETURNING failed_codes`,
+      [session.id, MAX_RESET_CODE_FAILURES, this.clock.now()],
+    );
+    if (!rows[0]) {
+      throw new AppError(
+        'RESET_SESSION_INVALID',
+        'This password reset has expired or ended; ask for a new link.',
+      );
+    }
+    return rows[0].failed_codes;
+  }
+
+  /** The try was not spent on a wrong code (refused before the check, or an error). */
+  private async giveBackCodeTry(session: ResetSessionEntity): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE password_reset_sessions SET failed_codes = failed_codes - 1 WHERE id = $1 AND failed_codes > 0`,
+      [session.id],
+    );
+  }
+
+  /** A wrong code in the reset flow (its try stays spent): the 5th ends the session. Always throws. */
+  private async wrongCode(
     session: ResetSessionEntity,
     user: UserEntity,
     ip: string,
+    tryNumber: number,
   ): Promise<never> {
-    const now = this.clock.now();
-    const [rows] = await this.dataSource.query<[{ failed_codes: number }[], number]>(
-      `UPDATE password_reset_sessions SET failed_codes = failed_codes + 1 WHERE id = $1 RETURNING failed_codes`,
-      [session.id],
-    );
-    if ((rows[0]?.failed_codes ?? MAX_RESET_CODE_FAILURES) >= MAX_RESET_CODE_FAILURES) {
+    if (tryNumber >= MAX_RESET_CODE_FAILURES) {
       await this.dataSource.query(
         `UPDATE password_reset_sessions SET finished_at = $2, finish_reason = 'too_many_codes', pending_secret_sealed = NULL
           WHERE id = $1 AND finished_at IS NULL`,
-        [session.id, now],
+        [session.id, this.clock.now()],
       );
       await this.audit.record({
         type: 'password_reset.session_killed',
@@ -466,6 +513,7 @@ export class PasswordResetService implements OnModuleInit {
     throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
   }
 
+  /** The code was right: the step is done, and the code's try is given back. */
   private async markVerified(
     session: ResetSessionEntity,
     user: UserEntity,
@@ -473,12 +521,13 @@ export class PasswordResetService implements OnModuleInit {
     type: 'password_reset.two_factor_verified' | 'password_reset.two_factor_enrolled',
     m: EntityManager = this.dataSource.manager,
   ): Promise<void> {
-    await m
-      .getRepository(ResetSessionEntity)
-      .update(
-        { id: session.id },
-        { twoFactorVerifiedAt: this.clock.now(), pendingSecretSealed: null },
-      );
+    await m.query(
+      `UPDATE password_reset_sessions
+          SET two_factor_verified_at = $2, pending_secret_sealed = NULL,
+              failed_codes = GREATEST(failed_codes - 1, 0)
+        WHERE id = $1`,
+      [session.id, this.clock.now()],
+    );
     await this.audit.record(
       { type, actorId: user.id, subjectId: user.id, clientIp: ip, flowId: session.flowId },
       m,

@@ -1,16 +1,45 @@
 import type { Redis } from 'ioredis';
+import { type BackoffPolicy, waitAfter } from './backoff-policy.js';
 
-/** Failed attempts seen for one key: how many, and when the last one happened (ms). */
+/** Attempts counted for one key: how many, and when the last one was counted (ms). */
 export interface AttemptRecord {
   failures: number;
   lastFailureAt: number;
 }
 
-/** Where failure counters live: this process, or Redis when several instances share them. */
+/** One counter an attempt is counted against, and the policy that turns its count into waiting. */
+export interface LimitedKey {
+  key: string;
+  policy: BackoffPolicy;
+}
+
+/**
+ * What `reserve` did: counted the attempt against every key (with each key's last-attempt time
+ * from before, so a refund can put it back), or counted nothing because a key must still wait.
+ */
+export type ReserveResult =
+  { granted: true; previous: (number | null)[] } | { granted: false; waitMs: number };
+
+/**
+ * Where attempt counters live: this process, or Redis when several instances share them.
+ *
+ * An attempt is counted before it is checked: `reserve` checks the keys and counts the attempt
+ * in one atomic step, so parallel attempts can never all pass the check before the first is
+ * counted. A success (or an attempt that was never checked) is taken back with `refund` or
+ * `clear`.
+ */
 export interface AttemptStore {
+  /**
+   * Atomically: when no key must wait, counts one attempt against every key and answers
+   * granted; otherwise changes nothing and says how long to wait.
+   */
+  reserve(keys: LimitedKey[], nowMs: number): Promise<ReserveResult>;
+  /**
+   * Takes back one attempt that `reserve` counted at `reservedAt`; `previous` is the key's last
+   * attempt before it, restored when no attempt was counted since.
+   */
+  refund(key: string, reservedAt: number, previous: number | null): Promise<void>;
   get(key: string): Promise<AttemptRecord | null>;
-  /** Adds one failure; the record is forgotten `forgetAfterMs` after its last failure. */
-  addFailure(key: string, nowMs: number, forgetAfterMs: number): Promise<AttemptRecord>;
   clear(key: string): Promise<void>;
   /** True the first time a key is claimed within `ttlMs`, false afterwards (single-use tokens). */
   claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean>;
@@ -19,37 +48,87 @@ export interface AttemptStore {
   close(): Promise<void>;
 }
 
+interface MemoryRecord extends AttemptRecord {
+  policy: BackoffPolicy;
+}
+
+function forgetAt(record: MemoryRecord): number {
+  return record.lastFailureAt + record.policy.forgetAfterMs;
+}
+
+function waitOf(record: MemoryRecord, nowMs: number): number {
+  return waitAfter(record.policy, record.failures, record.lastFailureAt, nowMs);
+}
+
+/**
+ * Counters in this process. Every method does its work synchronously (the promise only wraps
+ * the result), so a reserve's check and count are one step that nothing can interleave with.
+ *
+ * The store holds at most `maxKeys` counters, so that nobody can exhaust the memory with made-up
+ * usernames or addresses. When it is full, what cannot matter goes first: expired counters, then
+ * counters that do not make anyone wait, fewest attempts and soonest forgotten first. A counter
+ * that makes someone wait is never evicted (that would let its attacker go on): when only those
+ * are left, a new key's attempt is refused until one of them stops blocking. So filling the store
+ * never flushes a victim's counter before the attacker's own.
+ */
 export class MemoryAttemptStore implements AttemptStore {
-  private readonly records = new Map<string, AttemptRecord & { forgetAt: number }>();
+  private readonly records = new Map<string, MemoryRecord>();
+  private readonly claims = new Map<string, number>();
 
   constructor(
     private readonly now: () => number,
     private readonly maxKeys = 100_000,
   ) {}
 
-  get(key: string): Promise<AttemptRecord | null> {
-    const record = this.records.get(key);
-    if (record && record.forgetAt <= this.now()) {
-      this.records.delete(key);
-      return Promise.resolve(null);
+  reserve(keys: LimitedKey[], nowMs: number): Promise<ReserveResult> {
+    let waitMs = 0;
+    let newKeys = 0;
+    for (const { key } of keys) {
+      const record = this.live(key, nowMs);
+      if (record) {
+        waitMs = Math.max(waitMs, waitOf(record, nowMs));
+      } else {
+        newKeys += 1;
+      }
     }
+    if (waitMs === 0 && newKeys > 0) {
+      waitMs = this.makeRoom(newKeys, nowMs);
+    }
+    if (waitMs > 0) {
+      return Promise.resolve({ granted: false, waitMs });
+    }
+    const previous = keys.map(({ key, policy }) => {
+      const record = this.records.get(key);
+      this.records.set(key, {
+        failures: (record?.failures ?? 0) + 1,
+        lastFailureAt: nowMs,
+        policy,
+      });
+      return record ? record.lastFailureAt : null;
+    });
+    return Promise.resolve({ granted: true, previous });
+  }
+
+  refund(key: string, reservedAt: number, previous: number | null): Promise<void> {
+    const record = this.live(key, this.now());
+    if (record) {
+      if (record.failures <= 1) {
+        this.records.delete(key);
+      } else {
+        record.failures -= 1;
+        if (previous !== null && record.lastFailureAt === reservedAt) {
+          record.lastFailureAt = previous;
+        }
+      }
+    }
+    return Promise.resolve();
+  }
+
+  get(key: string): Promise<AttemptRecord | null> {
+    const record = this.live(key, this.now());
     return Promise.resolve(
       record ? { failures: record.failures, lastFailureAt: record.lastFailureAt } : null,
     );
-  }
-
-  async addFailure(key: string, nowMs: number, forgetAfterMs: number): Promise<AttemptRecord> {
-    const previous = await this.get(key);
-    const next = { failures: (previous?.failures ?? 0) + 1, lastFailureAt: nowMs };
-    this.records.delete(key);
-    if (this.records.size >= this.maxKeys) {
-      const oldest = this.records.keys().next();
-      if (!oldest.done) {
-        this.records.delete(oldest.value);
-      }
-    }
-    this.records.set(key, { ...next, forgetAt: nowMs + forgetAfterMs });
-    return next;
   }
 
   clear(key: string): Promise<void> {
@@ -57,40 +136,196 @@ export class MemoryAttemptStore implements AttemptStore {
     return Promise.resolve();
   }
 
-  async isClaimed(key: string): Promise<boolean> {
-    return (await this.get(`once:${key}`)) !== null;
+  isClaimed(key: string): Promise<boolean> {
+    return Promise.resolve(this.liveClaim(key, this.now()));
   }
 
-  async claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean> {
-    if (await this.isClaimed(key)) {
-      return false;
+  claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean> {
+    if (this.liveClaim(key, nowMs)) {
+      return Promise.resolve(false);
     }
-    await this.addFailure(`once:${key}`, nowMs, ttlMs);
-    return true;
+    if (this.claims.size >= this.maxKeys) {
+      for (const [k, expiresAt] of this.claims) {
+        if (expiresAt <= nowMs) {
+          this.claims.delete(k);
+        }
+      }
+    }
+    // A live claim is never evicted (its token could be used again): when every one is live,
+    // nothing more is claimed until some expire.
+    if (this.claims.size >= this.maxKeys) {
+      return Promise.resolve(false);
+    }
+    this.claims.set(key, nowMs + ttlMs);
+    return Promise.resolve(true);
   }
 
   close(): Promise<void> {
     return Promise.resolve();
   }
+
+  /** How many counters are held (for tests of the bound). */
+  get size(): number {
+    return this.records.size;
+  }
+
+  private live(key: string, nowMs: number): MemoryRecord | undefined {
+    const record = this.records.get(key);
+    if (record && forgetAt(record) <= nowMs) {
+      this.records.delete(key);
+      return undefined;
+    }
+    return record;
+  }
+
+  private liveClaim(key: string, nowMs: number): boolean {
+    const expiresAt = this.claims.get(key);
+    if (expiresAt !== undefined && expiresAt <= nowMs) {
+      this.claims.delete(key);
+      return false;
+    }
+    return expiresAt !== undefined;
+  }
+
+  /**
+   * Makes room for `needed` new counters; returns 0 when it did, or how long (ms) until a
+   * counter stops blocking when every counter left blocks someone.
+   */
+  private makeRoom(needed: number, nowMs: number): number {
+    if (this.records.size + needed <= this.maxKeys) {
+      return 0;
+    }
+    for (const [key, record] of this.records) {
+      if (forgetAt(record) <= nowMs) {
+        this.records.delete(key);
+      }
+    }
+    if (this.records.size + needed <= this.maxKeys) {
+      return 0;
+    }
+    // A little more than needed, so that a full store is not searched for every new key.
+    const target = this.maxKeys - Math.max(needed, Math.ceil(this.maxKeys / 100));
+    const evictable = [...this.records].filter(([, record]) => waitOf(record, nowMs) === 0);
+    evictable.sort(([, a], [, b]) => a.failures - b.failures || forgetAt(a) - forgetAt(b));
+    for (const [key] of evictable) {
+      if (this.records.size <= target) {
+        break;
+      }
+      this.records.delete(key);
+    }
+    if (this.records.size + needed <= this.maxKeys) {
+      return 0;
+    }
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const record of this.records.values()) {
+      soonest = Math.min(soonest, waitOf(record, nowMs));
+    }
+    return Math.max(1, soonest);
+  }
 }
 
+/**
+ * KEYS: the counters. ARGV[1]: now (ms); then for each key its policy: free attempts, first
+ * delay, longest delay, forget after (ms). The same arithmetic as `waitAfter`.
+ * Returns {1, previous last attempt of each key ('' for none)} when counted, {0, wait ms} when not.
+ */
+const RESERVE_SCRIPT = `
+local now = tonumber(ARGV[1])
+local wait = 0
+local previous = {}
+for i = 1, #KEYS do
+  local o = 1 + (i - 1) * 4
+  local record = redis.call('HMGET', KEYS[i], 'failures', 'last')
+  local failures = tonumber(record[1]) or 0
+  local last = tonumber(record[2])
+  previous[i] = record[2] or ''
+  local excess = failures - tonumber(ARGV[o + 1])
+  if last and excess >= 0 then
+    local delay = math.min(tonumber(ARGV[o + 3]), tonumber(ARGV[o + 2]) * 2 ^ math.min(excess, 30))
+    wait = math.max(wait, last + delay - now)
+  end
+end
+if wait > 0 then
+  return {0, tostring(wait)}
+end
+for i = 1, #KEYS do
+  local o = 1 + (i - 1) * 4
+  redis.call('HINCRBY', KEYS[i], 'failures', 1)
+  redis.call('HSET', KEYS[i], 'last', ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[o + 4])
+end
+return {1, unpack(previous)}
+`;
+
+/** KEYS[1]: the counter. ARGV[1]: when the attempt was counted; ARGV[2]: the last one before it. */
+const REFUND_SCRIPT = `
+local failures = tonumber(redis.call('HGET', KEYS[1], 'failures'))
+if not failures then
+  return 0
+end
+if failures <= 1 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('HINCRBY', KEYS[1], 'failures', -1)
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'last') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'last', ARGV[2])
+end
+return 1
+`;
+
+interface AttemptScripts {
+  attemptReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  attemptRefund(key: string, reservedAt: string, previous: string): Promise<number>;
+}
+
+/**
+ * Counters in Redis, shared by every instance. A reserve is one Lua script, which Redis runs
+ * atomically: no other command runs between its check and its count. (On a Redis Cluster the
+ * keys of one reserve would need one hash slot; Portcullis connects to a single Redis.)
+ */
 export class RedisAttemptStore implements AttemptStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly scripts: AttemptScripts;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'portcullis:',
+  ) {
+    redis.defineCommand('attemptReserve', { lua: RESERVE_SCRIPT });
+    redis.defineCommand('attemptRefund', { numberOfKeys: 1, lua: REFUND_SCRIPT });
+    this.scripts = redis as unknown as AttemptScripts;
+  }
+
+  async reserve(keys: LimitedKey[], nowMs: number): Promise<ReserveResult> {
+    const policies = keys.flatMap(({ policy }) => [
+      policy.freeFailures,
+      policy.baseDelayMs,
+      policy.maxDelayMs,
+      policy.forgetAfterMs,
+    ]);
+    const [granted, ...rest] = await this.scripts.attemptReserve(
+      keys.length,
+      ...keys.map(({ key }) => this.k(key)),
+      nowMs,
+      ...policies,
+    );
+    if (Number(granted) !== 1) {
+      return { granted: false, waitMs: Math.ceil(Number(rest[0])) };
+    }
+    return { granted: true, previous: rest.map((p) => (p === '' ? null : Number(p))) };
+  }
+
+  async refund(key: string, reservedAt: number, previous: number | null): Promise<void> {
+    await this.scripts.attemptRefund(
+      this.k(key),
+      String(reservedAt),
+      previous === null ? '' : String(previous),
+    );
+  }
 
   async get(key: string): Promise<AttemptRecord | null> {
     const [failures, last] = await this.redis.hmget(this.k(key), 'failures', 'last');
     return failures && last ? { failures: Number(failures), lastFailureAt: Number(last) } : null;
-  }
-
-  async addFailure(key: string, nowMs: number, forgetAfterMs: number): Promise<AttemptRecord> {
-    const results = await this.redis
-      .multi()
-      .hincrby(this.k(key), 'failures', 1)
-      .hset(this.k(key), 'last', String(nowMs))
-      .pexpire(this.k(key), forgetAfterMs)
-      .exec();
-    const failures = Number(results?.[0]?.[1] ?? 1);
-    return { failures, lastFailureAt: nowMs };
   }
 
   async clear(key: string): Promise<void> {
@@ -110,6 +345,6 @@ export class RedisAttemptStore implements AttemptStore {
   }
 
   private k(key: string): string {
-    return `portcullis:attempts:${key}`;
+    return `${this.prefix}attempts:${key}`;
   }
 }

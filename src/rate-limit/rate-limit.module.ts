@@ -13,10 +13,11 @@ import { MemoryAttemptStore, RedisAttemptStore } from './attempt-store.js';
       provide: ATTEMPT_STORE,
       inject: [ConfigService, Clock],
       useFactory: (config: ConfigService<Settings, true>, clock: Clock) => {
-        const { url } = config.get('redis', { infer: true });
+        const { url, keyPrefix } = config.get('redis', { infer: true });
         return url
           ? new RedisAttemptStore(
               new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true }),
+              keyPrefix,
             )
           : new MemoryAttemptStore(() => clock.now().getTime());
       },

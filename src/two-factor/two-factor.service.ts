@@ -160,8 +160,9 @@ export class TwoFactorService {
   }
 
   /**
-   * Checks a code against a secret that is not enrolled yet; returns its time step. A wrong code
-   * counts against the user like any other and answers 400 INVALID_TOTP_CODE.
+   * Checks a code against a secret that is not enrolled yet; returns its time step. The code
+   * counts against the user before it is checked, like any other (a right one is cleared when
+   * it is enrolled); a wrong one answers 400 INVALID_TOTP_CODE.
    */
   async checkNewSecret(
     userId: string,
@@ -170,10 +171,16 @@ export class TwoFactorService {
     ip: string | null,
     flowId: string | null = null,
   ): Promise<number> {
-    await this.limiter.assertAllowed([throttleKey(userId)]);
-    const step = await acceptedStep(secret, code, this.clock.nowSeconds(), null);
+    const attempt = await this.limiter.reserve([throttleKey(userId)]);
+    let step: number | null;
+    try {
+      step = await acceptedStep(secret, code, this.clock.nowSeconds(), null);
+    } catch (error) {
+      await attempt.refund();
+      throw error;
+    }
     if (step === null) {
-      await this.failed(userId, ip, flowId);
+      await this.recordWrongCode(userId, ip, flowId);
       throw new AppError(
         'INVALID_TOTP_CODE',
         'The code is not valid. Check the time on your phone and try the next code.',
@@ -233,46 +240,59 @@ export class TwoFactorService {
 
   /**
    * Checks a code from the user's enrolled authenticator, or one of their recovery codes. Each
-   * is good once. Throws 429 when the user has failed too often; returns null for a wrong code
-   * (counted), so the caller answers with its own status.
+   * is good once. The code counts against the user before it is checked, so parallel guesses
+   * share the user's allowance: throws 429 when it is spent; returns null for a wrong code
+   * (counted), so the caller answers with its own status. A right code clears the count.
    */
   async verify(
     user: TwoFactorUser,
     code: string,
     context: { ip: string | null; flowId: string | null; how: string },
   ): Promise<CodeKind | null> {
-    await this.limiter.assertAllowed([throttleKey(user.id)]);
-    const credential = await this.dataSource
-      .getRepository(TwoFactorCredentialEntity)
-      .findOneBy({ userId: user.id, enabledAt: Not(IsNull()) });
-    if (!credential) {
-      return null;
-    }
-    const trimmed = code.trim();
-    let kind: CodeKind | null = null;
-    let replayed = false;
-    if (/^\d{6}$/.test(trimmed)) {
-      const secret = this.openSecret(user.id, credential.secretSealed);
-      const now = this.clock.nowSeconds();
-      const step = await acceptedStep(secret, trimmed, now, credential.lastUsedStep);
-      if (step !== null && (await this.claimStep(user.id, step))) {
-        kind = 'totp';
-      } else {
-        // A right code that was already used (or lost the race to its twin): someone saw it.
-        replayed = (await acceptedStep(secret, trimmed, now, null)) !== null;
+    const attempt = await this.limiter.reserve([throttleKey(user.id)]);
+    let kind: CodeKind | 'replayed' | null;
+    try {
+      const credential = await this.dataSource
+        .getRepository(TwoFactorCredentialEntity)
+        .findOneBy({ userId: user.id, enabledAt: Not(IsNull()) });
+      if (!credential) {
+        // Nothing to check a code against: not a guess.
+        await attempt.refund();
+        return null;
       }
-    } else if (
-      looksLikeRecoveryCode(trimmed) &&
-      (await this.useRecoveryCode(user, trimmed, context))
-    ) {
-      kind = 'recovery';
+      kind = await this.checkCode(user, credential, code.trim(), context);
+    } catch (error) {
+      await attempt.refund();
+      throw error;
     }
-    if (!kind) {
-      await this.failed(user.id, context.ip, context.flowId, replayed);
+    if (!kind || kind === 'replayed') {
+      await this.recordWrongCode(user.id, context.ip, context.flowId, kind === 'replayed');
       return null;
     }
     await this.limiter.clear(throttleKey(user.id).key);
     return kind;
+  }
+
+  private async checkCode(
+    user: TwoFactorUser,
+    credential: TwoFactorCredentialEntity,
+    code: string,
+    context: { ip: string | null; flowId: string | null; how: string },
+  ): Promise<CodeKind | 'replayed' | null> {
+    if (/^\d{6}$/.test(code)) {
+      const secret = this.openSecret(user.id, credential.secretSealed);
+      const now = this.clock.nowSeconds();
+      const step = await acceptedStep(secret, code, now, credential.lastUsedStep);
+      if (step !== null && (await this.claimStep(user.id, step))) {
+        return 'totp';
+      }
+      // A right code that was already used (or lost the race to its twin): someone saw it.
+      return (await acceptedStep(secret, code, now, null)) !== null ? 'replayed' : null;
+    }
+    if (looksLikeRecoveryCode(code) && (await this.useRecoveryCode(user, code, context))) {
+      return 'recovery';
+    }
+    return null;
   }
 
   /** Turns 2FA off (the caller has checked the password): removes the authenticator and codes. */
@@ -353,13 +373,13 @@ export class TwoFactorService {
     });
   }
 
-  private async failed(
+  /** A wrong code, already counted by the reservation: the audit trail records it. */
+  private async recordWrongCode(
     userId: string,
     ip: string | null,
     flowId: string | null,
-    replayed = false,
+    replayed: boolean,
   ): Promise<void> {
-    await this.limiter.recordFailure([throttleKey(userId)]);
     await this.audit.record({
       type: replayed ? 'two_factor.code_replayed' : 'two_factor.code_failed',
       actorId: userId,

@@ -452,16 +452,29 @@ export class UsersService {
     }
   }
 
+  /**
+   * Checks the user's own password (changing password or email, turning 2FA off). The attempt
+   * counts against the account before the password is checked, so parallel guesses share the
+   * account's allowance; a right password is taken back.
+   */
   private async verifyOwnPassword(
     userId: string,
     password: string,
     ip: string | null,
   ): Promise<UserEntity> {
-    const key = { key: accountKey(userId), policy: ACCOUNT_POLICY };
-    await this.limiter.assertAllowed([key]);
-    const user = await this.getEntity(userId);
-    if (!(await this.hasher.verify(user.passwordHash, password))) {
-      await this.limiter.recordFailure([key]);
+    const attempt = await this.limiter.reserve([
+      { key: accountKey(userId), policy: ACCOUNT_POLICY },
+    ]);
+    let user: UserEntity;
+    let matches: boolean;
+    try {
+      user = await this.getEntity(userId);
+      matches = await this.hasher.verify(user.passwordHash, password);
+    } catch (error) {
+      await attempt.refund();
+      throw error;
+    }
+    if (!matches) {
       await this.audit.record({
         type: 'login.failed',
         actorId: userId,
@@ -471,6 +484,7 @@ export class UsersService {
       });
       throw new AppError('INVALID_CREDENTIALS', 'The current password is not correct.');
     }
+    await attempt.refund();
     return user;
   }
 
