@@ -621,6 +621,42 @@ describeWithRedis('attempt limits in Redis (REDIS_URL) under a burst', () => {
     );
   });
 
+  it('takes right passwords back from the count in Redis', async () => {
+    const from = freshAddress();
+    const user = await createUser(t);
+    const key = `${prefix}attempts:client:${from}`;
+    const wrong = await burst(
+      t.url,
+      Array.from({ length: 3 }, () => ({
+        path: '/api/v1/auth/login',
+        headers: { 'x-forwarded-for': from },
+        body: { username: uniqueName('nobody'), password: 'wrong' },
+      })),
+    );
+    expect(tally(wrong)).toEqual({ '401 INVALID_CREDENTIALS': 3 });
+    const right = await burst(
+      t.url,
+      Array.from({ length: 4 }, () => ({
+        path: '/api/v1/auth/login',
+        headers: { 'x-forwarded-for': from },
+        body: { username: user.username, password: user.password },
+      })),
+    );
+    expect(tally(right)).toEqual({ '200': 4 });
+    expect(await redis.hget(key, 'failures')).toBe('3');
+
+    // A right password leaves the time of the last failure as it was: the wait is not restarted.
+    const last = await redis.hget(key, 'last');
+    t.clock.advance(5);
+    const ok = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('x-forwarded-for', from)
+      .send({ username: user.username, password: user.password });
+    expect(ok.status).toBe(200);
+    expect(await redis.hgetall(key)).toEqual({ failures: '3', last });
+  });
+
   it('checks at most 5 of 30 parallel codes on one challenge', async () => {
     const user = await f.enrolledUser();
     const challengeToken = await f.challengeFor(user);
