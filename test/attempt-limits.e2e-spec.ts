@@ -92,7 +92,8 @@ function flows(t: TestApp) {
       const setup = await t
         .http()
         .post('/api/v1/me/two-factor/setup')
-        .set(...bearer(tokens.accessToken));
+        .set(...bearer(tokens.accessToken))
+        .send({ currentPassword: user.password });
       expect(setup.status).toBe(200);
       const secret = setup.body.secret as string;
       const enabled = await t

@@ -180,7 +180,7 @@ export class TwoFactorService {
       throw error;
     }
     if (step === null) {
-      await this.recordWrongCode(userId, ip, flowId);
+      await this.recordWrongCode(userId, ip, flowId, false);
       throw new AppError(
         'INVALID_TOTP_CODE',
         'The code is not valid. Check the time on your phone and try the next code.',
