@@ -19,6 +19,7 @@ import {
   LoginDto,
   LoginTwoFactorDto,
   RefreshTokenDto,
+  SignInDto,
   TokenPairDto,
   TwoFactorChallengeDto,
 } from './dto/auth.dto.js';
@@ -26,7 +27,7 @@ import { SigningKeys, type PublicJwk } from './signing-keys.service.js';
 
 @ApiTags('auth')
 @Public()
-@ApiExtraModels(TokenPairDto, TwoFactorChallengeDto)
+@ApiExtraModels(SignInDto, TwoFactorChallengeDto)
 @Controller('api/v1/auth')
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
@@ -38,10 +39,7 @@ export class AuthController {
   })
   @ApiOkResponse({
     schema: {
-      oneOf: [
-        { $ref: getSchemaPath(TokenPairDto) },
-        { $ref: getSchemaPath(TwoFactorChallengeDto) },
-      ],
+      oneOf: [{ $ref: getSchemaPath(SignInDto) }, { $ref: getSchemaPath(TwoFactorChallengeDto) }],
     },
   })
   @ApiProblems(
@@ -51,11 +49,8 @@ export class AuthController {
     'ACCOUNT_DISABLED',
     'TOO_MANY_ATTEMPTS',
   )
-  login(
-    @Body() dto: LoginDto,
-    @ClientIp() ip: string,
-  ): Promise<TokenPairDto | TwoFactorChallengeDto> {
-    return this.auth.login(dto.username, dto.password, ip);
+  login(@Body() dto: LoginDto, @ClientIp() ip: string): Promise<SignInDto | TwoFactorChallengeDto> {
+    return this.auth.login(dto.username, dto.password, ip, dto.deviceToken);
   }
 
   @Post('login/two-factor')
@@ -63,7 +58,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Second sign-in step: the challenge plus an authenticator or recovery code',
   })
-  @ApiOkResponse({ type: TokenPairDto })
+  @ApiOkResponse({ type: SignInDto })
   @ApiProblems(
     'VALIDATION_FAILED',
     ['INVALID_TOTP_CODE', 401],
@@ -72,8 +67,8 @@ export class AuthController {
     'ACCOUNT_DISABLED',
     'TOO_MANY_ATTEMPTS',
   )
-  loginTwoFactor(@Body() dto: LoginTwoFactorDto, @ClientIp() ip: string): Promise<TokenPairDto> {
-    return this.auth.loginTwoFactor(dto.challengeToken, dto.code, ip);
+  loginTwoFactor(@Body() dto: LoginTwoFactorDto, @ClientIp() ip: string): Promise<SignInDto> {
+    return this.auth.loginTwoFactor(dto.challengeToken, dto.code, ip, dto.deviceToken);
   }
 
   @Post('refresh')

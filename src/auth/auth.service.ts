@@ -12,6 +12,7 @@ import {
   type Reservation,
 } from '../rate-limit/attempt-limiter.service.js';
 import { clientBucket } from '../rate-limit/client-address.js';
+import { DeviceTokensService } from '../sessions/device-tokens.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { accountKey, UsersService } from '../users/users.service.js';
@@ -23,6 +24,11 @@ export interface TokenPair {
   refreshToken: string;
   tokenType: 'Bearer';
   expiresIn: number;
+}
+
+/** A full sign-in's answer: the tokens, and the device token to send with later logins. */
+export interface SignIn extends TokenPair {
+  deviceToken: string;
 }
 
 /** The password was right; the authenticator code comes next (POST /auth/login/two-factor). */
@@ -55,6 +61,7 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly twoFactor: TwoFactorService,
     private readonly clock: Clock,
+    private readonly devices: DeviceTokensService,
     config: ConfigService<Settings, true>,
   ) {
     this.temporaryPasswordTtlMs = config.get('password', { infer: true }).temporaryTtl * 1000;
@@ -95,19 +102,34 @@ export class AuthService {
     identifier: string,
     password: string,
     ip: string,
-  ): Promise<TokenPair | TwoFactorChallenge> {
+    deviceToken?: string,
+  ): Promise<SignIn | TwoFactorChallenge> {
     const user = await this.users.findByLogin(identifier);
     const client = clientKey(ip);
     const account: LimitedKey = {
       key: user ? accountKey(user.id) : `unknown-login:${identifier.toLowerCase()}`,
       policy: ACCOUNT_POLICY,
     };
-    const attempt = await this.reserve([client, account], user, ip);
+    // A live device token of this user takes the account's lockout off this login: it is
+    // limited by its own failures instead (counted here, before the password is checked).
+    const device = deviceToken && user ? await this.devices.reserve(deviceToken, user.id) : null;
+    let attempt: Reservation;
+    try {
+      attempt = await this.reserve(device ? [client] : [client, account], user, ip);
+    } catch (error) {
+      if (device) {
+        await this.devices.refund(device);
+      }
+      throw error;
+    }
     let passwordOk: boolean;
     try {
       passwordOk = await this.users.passwordMatches(user, password);
     } catch (error) {
       await attempt.refund();
+      if (device) {
+        await this.devices.refund(device);
+      }
       throw error;
     }
     if (!user || !passwordOk) {
@@ -133,7 +155,11 @@ export class AuthService {
         'This account is disabled. Contact your administrator.',
       );
     }
-    await this.limiter.clear(account.key);
+    if (device) {
+      await this.devices.succeeded(device);
+    } else {
+      await this.limiter.clear(account.key);
+    }
     await this.assertPasswordNotExpired(user, ip);
     await this.users.upgradeHashIfNeeded(user, password);
     if (await this.twoFactor.isEnabled(user.id)) {
@@ -154,16 +180,21 @@ export class AuthService {
       actorId: user.id,
       subjectId: user.id,
       clientIp: ip,
-      details: { amr: ['pwd'] },
+      details: { amr: ['pwd'], knownDevice: device !== null },
     });
-    return pair;
+    return { ...pair, deviceToken: device?.token ?? (await this.devices.issue(user.id)) };
   }
 
   /**
    * The second sign-in step: a challenge from a correct password plus an authenticator code (or
    * a recovery code). Wrong codes count against the user across every flow.
    */
-  async loginTwoFactor(challengeToken: string, code: string, ip: string): Promise<TokenPair> {
+  async loginTwoFactor(
+    challengeToken: string,
+    code: string,
+    ip: string,
+    deviceToken?: string,
+  ): Promise<SignIn> {
     const challenge = this.tokens.verifyChallenge(challengeToken);
     const user = challenge ? await this.users.findById(challenge.userId) : null;
     if (!challenge || !user || user.passwordChangedAt.getTime() !== challenge.passwordChangedAt) {
@@ -200,7 +231,8 @@ export class AuthService {
       clientIp: ip,
       details: { amr },
     });
-    return pair;
+    const known = deviceToken !== undefined && (await this.devices.isLive(deviceToken, user.id));
+    return { ...pair, deviceToken: known ? deviceToken : await this.devices.issue(user.id) };
   }
 
   /** Rotates a refresh token. A rotated token presented again ends its whole session. */
@@ -281,6 +313,17 @@ export class AuthService {
       roles,
       amr,
     };
+  }
+
+  /** A full sign-in (a completed password reset): the session's tokens and a new device token. */
+  async signIn(
+    user: UserEntity,
+    amr: string[],
+    ip: string,
+    manager: EntityManager,
+  ): Promise<SignIn> {
+    const pair = await this.startSession(user, amr, ip, manager);
+    return { ...pair, deviceToken: await this.devices.issue(user.id, manager) };
   }
 
   /** Issues a session and its first token pair for a user who has proven who they are. */

@@ -12,6 +12,8 @@ import { RecoveryCodeEntity } from '../two-factor/recovery-code.entity.js';
 import { TwoFactorCredentialEntity } from '../two-factor/two-factor-credential.entity.js';
 import { InitialSchema1764190000000 } from './migrations/1764190000000-initial-schema.js';
 import { TwoFactorAndReset1764200000000 } from './migrations/1764200000000-two-factor-and-reset.js';
+import { DeviceTokens1764300000000 } from './migrations/1764300000000-device-tokens.js';
+import { DeviceTokenEntity } from '../sessions/device-token.entity.js';
 import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
@@ -26,10 +28,15 @@ export const ENTITIES = [
   RecoveryCodeEntity,
   ResetLinkEntity,
   ResetSessionEntity,
+  DeviceTokenEntity,
 ];
 
 /** Every migration, in order. New ones are appended here. */
-export const MIGRATIONS = [InitialSchema1764190000000, TwoFactorAndReset1764200000000];
+export const MIGRATIONS = [
+  InitialSchema1764190000000,
+  TwoFactorAndReset1764200000000,
+  DeviceTokens1764300000000,
+];
 
 /** The one place the data source is described, for the app and the migration CLI alike. */
 export function dataSourceOptions(url: string): DataSourceOptions {

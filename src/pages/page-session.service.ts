@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DEVICE_TOKEN_IDLE_DAYS } from '../sessions/device-tokens.service.js';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +12,8 @@ import { type AuthState, UsersService } from '../users/users.service.js';
 export const SESSION_COOKIE = 'portcullis_session';
 export const RESET_COOKIE = 'portcullis_reset';
 export const LOGIN_COOKIE = 'portcullis_login';
+/** This browser's device token (see DeviceTokensService), sent only to the sign-in pages. */
+export const DEVICE_COOKIE = 'portcullis_device';
 export const CSRF_FIELD = '_csrf';
 
 /** What the session cookie holds, sealed (AES-256-GCM: unreadable and tamper-evident). */
@@ -37,7 +40,12 @@ export interface PageSession {
 
 type Request = FastifyRequest & { pageSession?: PageSession };
 
-const SEAL_CONTEXT = { session: 'page-session', reset: 'page-reset', login: 'page-login' };
+const SEAL_CONTEXT = {
+  session: 'page-session',
+  reset: 'page-reset',
+  login: 'page-login',
+  device: 'page-device',
+};
 
 /**
  * The hosted pages' cookies. The session cookie is bound to a row of the sessions table and
@@ -142,6 +150,23 @@ export class PageSessions {
 
   clearChallenge(reply: FastifyReply): void {
     this.clear(reply, LOGIN_COOKIE, '/login');
+  }
+
+  setDeviceToken(reply: FastifyReply, deviceToken: string): void {
+    this.write(
+      reply,
+      DEVICE_COOKIE,
+      SEAL_CONTEXT.device,
+      '/login',
+      DEVICE_TOKEN_IDLE_DAYS * 86_400,
+      {
+        token: deviceToken,
+      },
+    );
+  }
+
+  deviceToken(request: FastifyRequest): string | undefined {
+    return this.read<{ token: string }>(request, DEVICE_COOKIE, SEAL_CONTEXT.device)?.token;
   }
 
   /** A value for a hidden field that only this server can read back (a pending TOTP secret). */

@@ -71,11 +71,17 @@ export class PagesController {
     const username = field(request, 'username');
     try {
       const input = await validateForm(LoginDto, request.body, ['username', 'password']);
-      const result = await this.auth.login(input.username, input.password, ip);
+      const result = await this.auth.login(
+        input.username,
+        input.password,
+        ip,
+        this.sessions.deviceToken(request),
+      );
       if ('twoFactorRequired' in result) {
         this.sessions.setChallenge(reply, result.challengeToken, CHALLENGE_TTL_SECONDS);
         return this.renderer.redirect(reply, '/login/two-factor');
       }
+      this.sessions.setDeviceToken(reply, result.deviceToken);
       signIn(this.sessions, this.tokens, reply, result);
       return this.renderer.redirect(reply, '/account');
     } catch (error) {
@@ -124,8 +130,14 @@ export class PagesController {
         'challengeToken',
         'code',
       ]);
-      const pair = await this.auth.loginTwoFactor(challengeToken, input.code, ip);
+      const pair = await this.auth.loginTwoFactor(
+        challengeToken,
+        input.code,
+        ip,
+        this.sessions.deviceToken(request),
+      );
       this.sessions.clearChallenge(reply);
+      this.sessions.setDeviceToken(reply, pair.deviceToken);
       signIn(this.sessions, this.tokens, reply, pair);
       return this.renderer.redirect(reply, '/account');
     } catch (error) {

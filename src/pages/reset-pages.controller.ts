@@ -176,6 +176,7 @@ export class ResetPagesController {
       const input = await validateForm(NewPasswordDto, request.body, ['newPassword']);
       const pair = await this.resets.complete(reset, input.newPassword, ip);
       this.sessions.clearResetToken(reply);
+      this.sessions.setDeviceToken(reply, pair.deviceToken);
       signIn(this.sessions, this.tokens, reply, pair);
       return this.renderer.redirect(reply, '/account?done=password-reset');
     } catch (error) {

@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { TokenPairDto } from '../auth/dto/auth.dto.js';
+import { SignInDto } from '../auth/dto/auth.dto.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
@@ -87,13 +87,13 @@ export class PasswordResetController {
   @ApiOperation({
     summary: 'Set the new password; every other session ends and the user is signed in',
   })
-  @ApiOkResponse({ type: TokenPairDto })
+  @ApiOkResponse({ type: SignInDto })
   @ApiProblems('VALIDATION_FAILED', 'PASSWORD_POLICY_VIOLATION')
   complete(
     @CurrentReset() reset: ResetContext,
     @Body() dto: NewPasswordDto,
     @ClientIp() ip: string,
-  ): Promise<TokenPairDto> {
+  ): Promise<SignInDto> {
     return this.resets.complete(reset, dto.newPassword, ip);
   }
 }

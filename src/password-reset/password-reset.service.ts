@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { AuthService, type TokenPair } from '../auth/auth.service.js';
+import { AuthService, type SignIn } from '../auth/auth.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -328,7 +328,7 @@ export class PasswordResetService implements OnModuleInit {
     { session, user }: ResetContext,
     newPassword: string,
     ip: string,
-  ): Promise<TokenPair> {
+  ): Promise<SignIn> {
     const passwordHash = await this.users.preparePassword(user, newPassword, 'newPassword');
     return this.dataSource.transaction(async (m) => {
       const now = this.clock.now();
@@ -384,7 +384,7 @@ export class PasswordResetService implements OnModuleInit {
         },
         m,
       );
-      return this.auth.startSession(updated, ['pwd', 'otp'], ip, m);
+      return this.auth.signIn(updated, ['pwd', 'otp'], ip, m);
     });
   }
 

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { DeviceTokensService } from './device-tokens.service.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  providers: [SessionsService],
-  exports: [SessionsService],
+  providers: [SessionsService, DeviceTokensService],
+  exports: [SessionsService, DeviceTokensService],
 })
 export class SessionsModule {}

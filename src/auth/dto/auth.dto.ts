@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { PASSWORD_INPUT_MAX } from '../../users/dto/fields.js';
 
 export class LoginDto {
@@ -14,6 +14,17 @@ export class LoginDto {
   @MinLength(1)
   @MaxLength(PASSWORD_INPUT_MAX)
   password!: string;
+
+  @ApiProperty({
+    required: false,
+    description:
+      'the deviceToken of an earlier full sign-in on this device: the account lockout does not apply to it',
+    maxLength: 128,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  deviceToken?: string;
 }
 
 export class LoginTwoFactorDto {
@@ -28,6 +39,16 @@ export class LoginTwoFactorDto {
   @MinLength(1)
   @MaxLength(64)
   code!: string;
+
+  @ApiProperty({
+    required: false,
+    description: 'the device token sent with the password step, kept if it is still live',
+    maxLength: 128,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  deviceToken?: string;
 }
 
 export class TwoFactorChallengeDto {
@@ -61,6 +82,15 @@ export class TokenPairDto {
   @ApiProperty({ enum: ['Bearer'] }) tokenType!: 'Bearer';
   @ApiProperty({ description: 'seconds until the access token expires', example: 900 })
   expiresIn!: number;
+}
+
+/** A full sign-in: the token pair and this device's token. */
+export class SignInDto extends TokenPairDto {
+  @ApiProperty({
+    description:
+      'opaque; send it as deviceToken with later logins from this device, so that a lockout of the account by others does not apply to them',
+  })
+  deviceToken!: string;
 }
 
 export class IntrospectionDto {
