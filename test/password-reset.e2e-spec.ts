@@ -139,6 +139,7 @@ describe('forgot password', () => {
         refreshToken: expect.any(String),
         tokenType: 'Bearer',
         expiresIn: 900,
+        deviceToken: expect.any(String),
       });
       const tokens = done.body as TokenPair;
       expect(jwtPayload(tokens.accessToken)).toMatchObject({

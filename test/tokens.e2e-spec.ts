@@ -121,6 +121,7 @@ describe('tokens', () => {
         refreshToken: expect.any(String),
         tokenType: 'Bearer',
         expiresIn: 900,
+        deviceToken: expect.any(String),
       });
       const { payload } = decodeJwt(res.body.accessToken as string);
       expect((payload.exp as number) - (payload.iat as number)).toBe(900);

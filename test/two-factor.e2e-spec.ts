@@ -292,6 +292,7 @@ describe('two-factor authentication', () => {
         refreshToken: expect.any(String),
         tokenType: 'Bearer',
         expiresIn: 900,
+        deviceToken: expect.any(String),
       });
       const tokens = res.body as TokenPair;
       expect(jwtPayload(tokens.accessToken)).toMatchObject({ sub: user.id, amr: ['pwd', 'otp'] });
@@ -552,6 +553,7 @@ describe('two-factor authentication', () => {
         refreshToken: expect.any(String),
         tokenType: 'Bearer',
         expiresIn: 900,
+        deviceToken: expect.any(String),
       });
       expect(jwtPayload(signIn.body.accessToken as string).amr).toEqual(['pwd']);
 
