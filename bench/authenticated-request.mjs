@@ -7,7 +7,8 @@
 //   1. GET  /health/live             framework baseline: routing, hooks, JSON, no auth, no database
 //   2. GET  /api/v1/me               bearer auth (ES256 verify + session check + user state, both
 //                                    behind 2-second in-process caches) and one SELECT of the user
-//   3. POST /api/v1/auth/introspect  the same token checks without the SELECT (public endpoint)
+//   3. POST /api/v1/auth/introspect  the admin's bearer checks, then the same checks of the token
+//                                    introspected (RFC 7662: the caller authenticates)
 // first on PostgreSQL, then on the embedded PGlite. It also measures the time from spawn to
 // /health/ready answering 200 and the server's memory. Total run time is well under a minute.
 //
@@ -172,7 +173,7 @@ function scenarios(token) {
       name: 'POST /api/v1/auth/introspect',
       path: '/api/v1/auth/introspect',
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ token }),
     },
   ];
@@ -189,7 +190,7 @@ async function sanityCheck(base, token) {
   const introspection = await json(
     await fetch(`${base}/api/v1/auth/introspect`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ token }),
     }),
   );
