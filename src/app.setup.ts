@@ -2,6 +2,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { proxyTrust } from './common/proxy-trust.js';
 import { createValidationPipe } from './common/errors/validation.js';
+import { parseJsonBody } from './common/validation/json-body.js';
 import type { Settings } from './config/settings.js';
 import { AppLogger } from './logging/app-logger.js';
 import { requestIdGenerator } from './logging/request-id.js';
@@ -36,16 +37,24 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   const fastify = app.getHttpAdapter().getInstance();
   // The API speaks JSON only; any other body answers 415 UNSUPPORTED_MEDIA_TYPE. An empty JSON
   // body counts as no body, so `POST …/setup` with a JSON content type and nothing else works.
+  // parseJsonBody refuses nesting deeper than 32 levels and prototype keys (`__proto__`).
   fastify.removeContentTypeParser('text/plain');
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
-      done(null, undefined);
-      return;
-    }
-    void parseJson(request, body as string, done);
-  });
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      if (body === '') {
+        done(null, undefined);
+        return;
+      }
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   // The hosted pages: cookies, views, helmet, and form bodies on page routes only.
   configurePages(app);
   fastify.addHook('onSend', async (request, reply) => {
