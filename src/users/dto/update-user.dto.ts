@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsEmail, IsOptional, MaxLength, ValidateIf } from 'class-validator';
 import { Transform } from 'class-transformer';
+import { Nullable } from '../../common/validation/nullable.decorator.js';
 import { RolesField } from './fields.js';
 
 export class UpdateUserDto {
@@ -11,6 +12,7 @@ export class UpdateUserDto {
     description: 'null unbinds the email',
   })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @Nullable()
   @ValidateIf((_, value) => value !== null && value !== undefined)
   @MaxLength(254)
   @IsEmail({}, { message: 'email must be a valid email address or null' })
