@@ -1,12 +1,21 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  HasNoInvisibleCharacters,
+  INVISIBLE_CHARACTERS_RULE,
+} from '../../common/validation/field-rules.js';
 import { PASSWORD_INPUT_MAX } from '../../users/dto/fields.js';
 
 export class LoginDto {
-  @ApiProperty({ description: 'username or email', example: 'alice', maxLength: 254 })
+  @ApiProperty({
+    description: `username or email, with ${INVISIBLE_CHARACTERS_RULE}`,
+    example: 'alice',
+    maxLength: 254,
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(254)
+  @HasNoInvisibleCharacters()
   username!: string;
 
   @ApiProperty({ format: 'password', maxLength: PASSWORD_INPUT_MAX })

@@ -12,6 +12,11 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
+import {
+  EMAIL_CHARACTERS_RULE,
+  HasSafeEmailCharacters,
+} from '../../common/validation/field-rules.js';
+import { Nullable } from '../../common/validation/nullable.decorator.js';
 
 /** Passwords are bounded here only to cap the work a request can cause; the policy sets the real rules. */
 export const PASSWORD_INPUT_MAX = 1024;
@@ -48,16 +53,32 @@ export function PasswordField(
   );
 }
 
-export function EmailField(options: { optional: boolean }): PropertyDecorator {
+/**
+ * An email address as it is stored: trimmed, at most 254 characters, and free of characters that
+ * hide or disguise text (controls, bidi controls, spaces, fullwidth forms). `nullable` gives the
+ * meaning of `null` where the API accepts it.
+ */
+export function EmailField(options: { optional: boolean; nullable?: string }): PropertyDecorator {
+  const description =
+    `${options.nullable ? `${options.nullable}; ` : ''}` +
+    `a valid address with ${EMAIL_CHARACTERS_RULE}`;
+  const doc = {
+    example: 'alice@example.com',
+    type: String,
+    maxLength: 254,
+    description,
+    ...(options.nullable ? { nullable: true } : {}),
+  };
+  const message = `email must be a valid email address${options.nullable ? ' or null' : ''}`;
   return applyDecorators(
-    options.optional
-      ? ApiPropertyOptional({ example: 'alice@example.com', maxLength: 254 })
-      : ApiProperty({ example: 'alice@example.com', maxLength: 254 }),
+    options.optional ? ApiPropertyOptional(doc) : ApiProperty(doc),
     ...(options.optional ? [IsOptional()] : []),
+    ...(options.nullable ? [Nullable()] : []),
     trim,
-    IsString(),
+    IsString({ message }),
     MaxLength(254),
-    IsEmail({}, { message: 'email must be a valid email address' }),
+    IsEmail({}, { message }),
+    HasSafeEmailCharacters(),
   );
 }
 

@@ -1,22 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsEmail, IsOptional, MaxLength, ValidateIf } from 'class-validator';
-import { Transform } from 'class-transformer';
-import { Nullable } from '../../common/validation/nullable.decorator.js';
-import { RolesField } from './fields.js';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { EmailField, RolesField } from './fields.js';
 
+/** Each field is optional; only `email` may be null (it unbinds the address). */
 export class UpdateUserDto {
-  @ApiPropertyOptional({
-    nullable: true,
-    type: String,
-    example: 'alice@example.com',
-    description: 'null unbinds the email',
-  })
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @Nullable()
-  @ValidateIf((_, value) => value !== null && value !== undefined)
-  @MaxLength(254)
-  @IsEmail({}, { message: 'email must be a valid email address or null' })
-  email?: string | null;
+  @EmailField({ optional: true, nullable: 'null unbinds the email' }) email?: string | null;
 
   @RolesField() roles?: string[];
 
