@@ -1,5 +1,13 @@
 import { Strategy } from 'passport-strategy';
 
+/**
+ * The token of an `Authorization: Bearer <token>` header (RFC 6750 token68 syntax), or undefined.
+ * The scheme name is case-insensitive (RFC 7235 §2.1): `bearer` and `BEARER` work too.
+ */
+export function bearerToken(header: unknown): string | undefined {
+  return /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(typeof header === 'string' ? header : '')?.[1];
+}
+
 type Verify = (token: string, done: (error: unknown, user?: unknown) => void) => void;
 
 /**
@@ -12,13 +20,12 @@ export class BearerHeaderStrategy extends Strategy {
   }
 
   override authenticate(request: { headers: Record<string, string | string[] | undefined> }): void {
-    const header = request.headers.authorization;
-    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(typeof header === 'string' ? header : '');
-    if (!match) {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) {
       this.fail('Bearer realm="portcullis"', 401);
       return;
     }
-    this.verify(match[1], (error, user) => {
+    this.verify(token, (error, user) => {
       if (error) {
         this.error(error instanceof Error ? error : new Error('bearer token verification failed'));
       } else if (!user) {

@@ -9,6 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../../auth/strategies/bearer-header.strategy.js';
 import { Public } from '../../common/decorators/public.decorator.js';
 import { ApiProblems } from '../../common/openapi.js';
 import { PasswordResetService, type ResetContext } from '../password-reset.service.js';
@@ -45,7 +46,7 @@ export class ResetStepGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const step = this.reflector.get<ResetStepName>(RESET_STEP, context.getHandler());
     const request = context.switchToHttp().getRequest<RequestWithReset>();
-    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearerToken(request.headers.authorization);
     request.resetContext = await this.resets.authorizeStep(token, step);
     return true;
   }
