@@ -1,5 +1,10 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import {
+  answerClientError,
+  answerFrameworkError,
+  MAX_PATH_PARAMETER_LENGTH,
+} from './common/errors/framework-errors.js';
 import { proxyTrust } from './common/proxy-trust.js';
 import { createValidationPipe } from './common/errors/validation.js';
 import { parseJsonBody } from './common/validation/json-body.js';
@@ -26,6 +31,10 @@ export function createAdapter(settings: Settings): FastifyAdapter {
     genReqId: requestIdGenerator(settings.http.trustProxy),
     // Never log request bodies or query strings: they may hold passwords or tokens.
     logger: false,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
+    // What the router and Node's HTTP parser refuse before any hook runs: problem documents too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
 }
 

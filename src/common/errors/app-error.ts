@@ -13,9 +13,20 @@ export interface FieldProblem {
  */
 export const ErrorCode = {
   VALIDATION_FAILED: { status: HttpStatus.BAD_REQUEST, title: 'The request is not valid' },
+  /** A body that is not JSON or nests too deep, or a URL that cannot be decoded. */
   MALFORMED_REQUEST: {
     status: HttpStatus.BAD_REQUEST,
-    title: 'The request body could not be read',
+    title: 'The request could not be read',
+  },
+  URI_TOO_LONG: { status: HttpStatus.URI_TOO_LONG, title: 'A part of the URL is too long' },
+  HEADERS_TOO_LARGE: {
+    // 431 is not in HttpStatus.
+    status: 431,
+    title: 'The request headers are too large',
+  },
+  REQUEST_TIMEOUT: {
+    status: HttpStatus.REQUEST_TIMEOUT,
+    title: 'The request did not arrive in time',
   },
   PAYLOAD_TOO_LARGE: {
     status: HttpStatus.PAYLOAD_TOO_LARGE,
@@ -89,7 +100,7 @@ export const ErrorCode = {
     title: 'The service is not ready',
   },
   INTERNAL_ERROR: { status: HttpStatus.INTERNAL_SERVER_ERROR, title: 'Internal server error' },
-} as const satisfies Record<string, { status: HttpStatus; title: string }>;
+} as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCodeName = keyof typeof ErrorCode;
 

@@ -19,14 +19,14 @@ export interface ProblemDocument {
   requestId?: string;
 }
 
-/** Fastify's own errors (body parsing, size) carry a FST_ code and a status. */
-interface FastifyLikeError {
+/** Fastify's own errors (body parsing, size, URL) carry a FST_ code and a status. */
+export interface FastifyLikeError {
   code: string;
   statusCode: number;
   message: string;
 }
 
-function isFastifyError(e: unknown): e is FastifyLikeError {
+export function isFastifyError(e: unknown): e is FastifyLikeError {
   return (
     typeof e === 'object' &&
     e !== null &&
@@ -42,21 +42,47 @@ const STATUS_CODES: Partial<Record<number, ErrorCodeName>> = {
   [HttpStatus.FORBIDDEN]: 'FORBIDDEN',
   [HttpStatus.NOT_FOUND]: 'NOT_FOUND',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'METHOD_NOT_ALLOWED',
+  [HttpStatus.REQUEST_TIMEOUT]: 'REQUEST_TIMEOUT',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
+  [HttpStatus.URI_TOO_LONG]: 'URI_TOO_LONG',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
   [HttpStatus.TOO_MANY_REQUESTS]: 'TOO_MANY_ATTEMPTS',
+  431: 'HEADERS_TOO_LARGE',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'SERVICE_UNAVAILABLE',
 };
 
 /** Messages we write ourselves for framework errors, so nothing internal leaks. */
 const FRIENDLY_DETAIL: Partial<Record<ErrorCodeName, string>> = {
-  MALFORMED_REQUEST: 'The request body is not valid JSON.',
+  MALFORMED_REQUEST: 'The request could not be read.',
   PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit.',
+  URI_TOO_LONG: 'A part of the URL is too long.',
   UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
   NOT_FOUND: 'There is nothing at this address.',
   UNAUTHORIZED: 'A valid access token is required.',
   FORBIDDEN: 'You are not allowed to do this.',
 };
+
+/** Fastify's errors that say more than their status, in our words. */
+const FRAMEWORK_DETAIL: Partial<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'The URL is not valid: a percent-encoded part of it does not decode.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The request body does not match its Content-Length.',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Send the request body as application/json.',
+};
+
+/** The problem document for an error of the framework with a 4xx status, or undefined. */
+export function frameworkProblem(
+  status: number,
+  frameworkCode?: string,
+): ProblemDocument | undefined {
+  const code = STATUS_CODES[status];
+  if (!code || status >= 500) {
+    return undefined;
+  }
+  return problemDocument(
+    code,
+    (frameworkCode && FRAMEWORK_DETAIL[frameworkCode]) ?? FRIENDLY_DETAIL[code],
+  );
+}
 
 /** The RFC 9457 document for one of our codes. */
 export function problemDocument(
@@ -110,10 +136,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         : isFastifyError(exception)
           ? exception.statusCode
           : HttpStatus.INTERNAL_SERVER_ERROR;
-    const code = STATUS_CODES[status];
-    if (code && status < 500) {
-      return problemDocument(code, FRIENDLY_DETAIL[code]);
+    const known = frameworkProblem(status, isFastifyError(exception) ? exception.code : undefined);
+    if (known) {
+      return known;
     }
+    const code = STATUS_CODES[status];
     if (code) {
       return problemDocument(code);
     }
