@@ -66,8 +66,13 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   );
   // The hosted pages: cookies, views, helmet, and form bodies on page routes only.
   configurePages(app);
+  // Answers carry tokens, secrets, QR codes and recovery codes: nothing is stored by a browser or a
+  // proxy unless the route says otherwise (the JWKS, the pages' stylesheet).
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (!reply.hasHeader('cache-control')) {
+      void reply.header('cache-control', 'no-store');
+    }
   });
   // One log line per request: the route template only, never the query string or body.
   // Health probes (every few seconds from an orchestrator) are logged at debug.

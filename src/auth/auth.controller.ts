@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiExtraModels,
@@ -114,6 +114,12 @@ export class IntrospectionController {
   }
 }
 
+/**
+ * How long verifiers may cache the JWKS. Modest: a key published ahead of a rotation reaches every
+ * verifier within minutes, and a key withdrawn after a compromise stops being trusted as soon.
+ */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
 @ApiTags('auth')
 @Public()
 @Controller('.well-known')
@@ -121,7 +127,17 @@ export class JwksController {
   constructor(private readonly keys: SigningKeys) {}
 
   @Get('jwks.json')
+  @Header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
   @ApiOperation({ summary: 'Public keys (ES256) that verify access tokens' })
+  @ApiOkResponse({
+    description: 'the JSON Web Key Set',
+    headers: {
+      'Cache-Control': {
+        description: 'verifiers may cache the keys this long',
+        schema: { type: 'string', example: `public, max-age=${JWKS_MAX_AGE_SECONDS}` },
+      },
+    },
+  })
   jwks(): { keys: PublicJwk[] } {
     return this.keys.jwks();
   }
