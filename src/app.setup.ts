@@ -7,6 +7,7 @@ import {
 } from './common/errors/framework-errors.js';
 import { proxyTrust } from './common/proxy-trust.js';
 import { createValidationPipe } from './common/errors/validation.js';
+import { documentRequestProblems, errorCodeList, requestRules } from './common/openapi.js';
 import { parseJsonBody } from './common/validation/json-body.js';
 import type { Settings } from './config/settings.js';
 import { AppLogger } from './logging/app-logger.js';
@@ -103,13 +104,15 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
       .setTitle('Portcullis')
       .setDescription(
         'Identity service: users, sign-in with ES256 JWTs (verify them with /.well-known/jwks.json), ' +
-          'personal center and admin API. Every error is an RFC 9457 problem document with a stable `code`.',
+          'personal center and admin API. Every error is an RFC 9457 problem document with a stable `code`.\n\n' +
+          requestRules(settings.http.bodyLimitBytes),
       )
       .setVersion('0.1.0')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .addServer(settings.http.publicUrl)
       .build(),
   );
+  documentRequestProblems(document);
   document.components ??= {};
   document.components.schemas = {
     ...document.components.schemas,
@@ -121,7 +124,10 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
         title: { type: 'string' },
         status: { type: 'integer' },
         detail: { type: 'string' },
-        code: { type: 'string', description: 'stable UPPER_SNAKE identifier' },
+        code: {
+          type: 'string',
+          description: `stable UPPER_SNAKE identifier; the codes so far: ${errorCodeList()}`,
+        },
         errors: {
           type: 'array',
           items: {
