@@ -1,9 +1,11 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   answerClientError,
   answerFrameworkError,
   MAX_PATH_PARAMETER_LENGTH,
+  observeFrameworkAnswers,
 } from './common/errors/framework-errors.js';
 import { proxyTrust } from './common/proxy-trust.js';
 import { createValidationPipe } from './common/errors/validation.js';
@@ -78,7 +80,7 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   // One log line per request: the route template only, never the query string or body.
   // Health probes (every few seconds from an orchestrator) are logged at debug.
   const metrics = app.get(MetricsService);
-  fastify.addHook('onResponse', async (request, reply) => {
+  const observe = (request: FastifyRequest, reply: FastifyReply): void => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
@@ -97,7 +99,9 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
     } else {
       logger.log(line, 'Http');
     }
-  });
+  };
+  fastify.addHook('onResponse', async (request, reply) => observe(request, reply));
+  observeFrameworkAnswers(fastify, observe);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -10,6 +10,7 @@ import {
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
 import { rawHttp, type RawResponse } from './helpers/raw-http.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -273,6 +274,14 @@ describe('bad input is always a 4xx problem document', () => {
     it('answers a path parameter over 100 characters with 414 URI_TOO_LONG, and one of 100 as usual', async () => {
       expectProblem(await getUser('a'.repeat(101)), 414, 'URI_TOO_LONG');
       expectProblem(await getUser('a'.repeat(100)), 404, 'USER_NOT_FOUND');
+    });
+
+    it('counts the refused URLs in the request metrics, as every other answer', async () => {
+      await t.http().get('/api/v1/%25%');
+      await getUser('b'.repeat(101));
+      const text = await t.app.get(MetricsService).render();
+      expect(text).toMatch(/route="unmatched",status="400"\} [1-9]/);
+      expect(text).toMatch(/route="unmatched",status="414"\} [1-9]/);
     });
 
     it('answers a request that is not valid HTTP with 400 MALFORMED_REQUEST', async () => {

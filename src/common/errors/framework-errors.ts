@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   frameworkProblem,
   problemDocument,
@@ -10,6 +10,17 @@ import {
 
 /** The longest path parameter the router accepts (a user id is 36 characters). */
 export const MAX_PATH_PARAMETER_LENGTH = 100;
+
+type AnswerObserver = (request: FastifyRequest, reply: FastifyReply) => void;
+const observers = new WeakMap<FastifyInstance, AnswerObserver>();
+
+/**
+ * Fastify runs no hook for the answers of answerFrameworkError: `observe` (the request's log line
+ * and metrics, which the app's onResponse hook gives every other answer) is called for them here.
+ */
+export function observeFrameworkAnswers(server: FastifyInstance, observe: AnswerObserver): void {
+  observers.set(server, observe);
+}
 
 /**
  * Fastify's router answers a URL it cannot decode (FST_ERR_BAD_URL) or a path parameter over
@@ -29,6 +40,10 @@ export function answerFrameworkError(
         )
       : (frameworkProblem(error.statusCode ?? 400, error.code) ??
         problemDocument('MALFORMED_REQUEST', 'The URL could not be read.'));
+  const observe = observers.get(request.server);
+  if (observe) {
+    reply.raw.once('finish', () => observe(request, reply));
+  }
   void reply
     .code(problem.status)
     .header('content-type', 'application/problem+json; charset=utf-8')
