@@ -212,6 +212,18 @@ describe('bad input is always a 4xx problem document', () => {
       },
     );
 
+    it('lists every offending field in one answer, whichever rule each breaks', async () => {
+      const user = await createUser(t);
+      const res = await patchAsAdmin(user.id, {
+        roles: null,
+        disabled: 'yes',
+        toString: 1,
+        email: 'a\ud800@example.com',
+      });
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(fieldsOf(res).sort()).toEqual(['disabled', 'email', 'roles', 'toString']);
+    });
+
     it('still unbinds the email with email: null, as documented', async () => {
       const user = await createUser(t);
       const res = await patchAsAdmin(user.id, { email: null });

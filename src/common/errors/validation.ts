@@ -1,5 +1,5 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
-import { illFormedStrings, undeclaredOrNullFields } from '../validation/input-checks.js';
+import { precheck } from '../validation/input-checks.js';
 import { AppError, type FieldProblem } from './app-error.js';
 
 function collect(errors: ValidationError[], prefix = ''): FieldProblem[] {
@@ -14,10 +14,6 @@ function collect(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function invalid(errors: FieldProblem[]): AppError {
   return new AppError('VALIDATION_FAILED', 'Some fields are not valid; see errors.', { errors });
 }
@@ -26,20 +22,39 @@ function invalid(errors: FieldProblem[]): AppError {
  * Nest's ValidationPipe, with the checks class-transformer and class-validator cannot be trusted
  * with run first, on the value as it came: strings that are not well-formed Unicode (validators
  * throw on them), keys the DTO does not declare (own-property comparison, so `constructor` or
- * `toString` count as unknown), and `null` for a field that is not @Nullable().
+ * `toString` count as unknown), and `null` for a field that is not @Nullable(). The fields these
+ * find are kept from the libraries; the others still go through them, so that one answer lists
+ * every offending field.
  */
 export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.metatype && this.toValidate(metadata)) {
-      const problems = illFormedStrings(value);
-      if (problems.length === 0 && isRecord(value)) {
-        problems.push(...undeclaredOrNullFields(value, metadata.metatype));
-      }
-      if (problems.length > 0) {
-        throw invalid(problems);
-      }
+    if (!metadata.metatype || !this.toValidate(metadata)) {
+      return (await super.transform(value, metadata)) as unknown;
     }
-    return (await super.transform(value, metadata)) as unknown;
+    const { problems, keys } = precheck(value, metadata.metatype);
+    if (problems.length === 0) {
+      return (await super.transform(value, metadata)) as unknown;
+    }
+    if (!keys) {
+      throw invalid(problems);
+    }
+    const rest = Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).filter(([key]) => !keys.has(key)),
+    );
+    const others = await this.problemsOf(rest, metadata);
+    throw invalid([...problems, ...others.filter((problem) => !keys.has(problem.field))]);
+  }
+
+  private async problemsOf(value: unknown, metadata: ArgumentMetadata): Promise<FieldProblem[]> {
+    try {
+      await super.transform(value, metadata);
+      return [];
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'VALIDATION_FAILED') {
+        return error.errors ?? [];
+      }
+      throw error;
+    }
   }
 }
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { IsBoolean, IsOptional, IsString } from 'class-validator';
-import { illFormedStrings, MAX_LISTED_PROBLEMS, undeclaredOrNullFields } from './input-checks.js';
+import {
+  illFormedStrings,
+  MAX_LISTED_PROBLEMS,
+  precheck,
+  undeclaredOrNullFields,
+} from './input-checks.js';
 import { Nullable } from './nullable.decorator.js';
 
 class BaseDto {
@@ -62,5 +67,32 @@ describe('undeclaredOrNullFields', () => {
       { field: 'name', rule: 'notNull', message: 'name must not be null' },
       { field: 'disabled', rule: 'notNull', message: 'disabled must not be null' },
     ]);
+  });
+});
+
+describe('precheck', () => {
+  it('names the top-level keys it found problems in, so the libraries check only the others', () => {
+    const { problems, keys } = precheck(
+      { name: 'ok', disabled: null, email: ['\ud800'], toString: 'x' },
+      SampleDto,
+    );
+    expect(fieldsOf(problems)).toEqual(['email.0', 'disabled', 'toString']);
+    expect([...(keys ?? [])].sort()).toEqual(['disabled', 'email', 'toString']);
+  });
+
+  it('reports an ill-formed key once, not also as unknown', () => {
+    const { problems } = precheck({ ['\udc00']: 1 }, SampleDto);
+    expect(problems).toEqual([expect.objectContaining({ field: '\ufffd', rule: 'isWellFormed' })]);
+  });
+
+  it('finds nothing in a good body', () => {
+    expect(precheck({ name: 'a', email: null }, SampleDto)).toEqual({
+      problems: [],
+      keys: new Set(),
+    });
+  });
+
+  it('takes a bare ill-formed value as a whole', () => {
+    expect(precheck('\ud800', SampleDto).keys).toBeUndefined();
   });
 });

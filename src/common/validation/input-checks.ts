@@ -18,9 +18,9 @@ function join(path: string, key: string): string {
  * and hashing turns each lone surrogate into U+FFFD, so "\ud800" and "\udfff" would be the same
  * password. Iterative, so any depth is safe.
  */
-export function illFormedStrings(value: unknown): FieldProblem[] {
+export function illFormedStrings(value: unknown, path = ''): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const stack: { path: string; value: unknown }[] = [{ path: '', value }];
+  const stack: { path: string; value: unknown }[] = [{ path, value }];
   const seen = new Set<object>();
   while (stack.length > 0 && problems.length < MAX_LISTED_PROBLEMS) {
     const { path, value: current } = stack.pop() as { path: string; value: unknown };
@@ -99,4 +99,41 @@ export function undeclaredOrNullFields(
     }
   }
   return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What a body or query shows before class-transformer and class-validator may see it: the
+ * problems, and the top-level keys they concern (`undefined`: the value as a whole, e.g. a bare
+ * ill-formed string). The other keys can still go through the libraries, so that one answer
+ * lists every offending field.
+ */
+export function precheck(
+  value: unknown,
+  type: Type<unknown>,
+): { problems: FieldProblem[]; keys: Set<string> | undefined } {
+  if (!isRecord(value)) {
+    const problems = illFormedStrings(value);
+    return { problems, keys: problems.length > 0 ? undefined : new Set() };
+  }
+  const problems: FieldProblem[] = [];
+  const keys = new Set<string>();
+  for (const key of Object.keys(value)) {
+    // The key is checked too; a computed key is an own property, even "__proto__".
+    const found = illFormedStrings({ [key]: value[key] });
+    if (found.length > 0) {
+      problems.push(...found);
+      keys.add(key);
+    }
+  }
+  for (const problem of undeclaredOrNullFields(value, type)) {
+    if (!keys.has(problem.field)) {
+      problems.push(problem);
+      keys.add(problem.field);
+    }
+  }
+  return { problems: problems.slice(0, MAX_LISTED_PROBLEMS), keys };
 }
