@@ -36,6 +36,7 @@ export function createAdapter(settings: Settings): FastifyAdapter {
     logger: false,
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     // What the router and Node's HTTP parser refuse before any hook runs: problem documents too.
+    // (This replaces Nest's own frameworkErrors, which only adds app.useSecurityHeaders() headers.)
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
   });

@@ -38,8 +38,9 @@ export function answerFrameworkError(
           'URI_TOO_LONG',
           `A part of the URL path is longer than ${MAX_PATH_PARAMETER_LENGTH} characters.`,
         )
-      : (frameworkProblem(error.statusCode ?? 400, error.code) ??
-        problemDocument('MALFORMED_REQUEST', 'The URL could not be read.'));
+      : (frameworkProblem(error.statusCode ?? 500, error.code) ??
+        // FST_ERR_ASYNC_CONSTRAINT, from a route constraint of ours: none is asynchronous today.
+        problemDocument('INTERNAL_ERROR', 'Something went wrong on our side.'));
   const observe = observers.get(request.server);
   if (observe) {
     reply.raw.once('finish', () => observe(request, reply));
