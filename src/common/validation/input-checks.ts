@@ -18,9 +18,9 @@ function join(path: string, key: string): string {
  * and hashing turns each lone surrogate into U+FFFD, so "\ud800" and "\udfff" would be the same
  * password. Iterative, so any depth is safe.
  */
-export function illFormedStrings(value: unknown, path = ''): FieldProblem[] {
+export function illFormedStrings(value: unknown): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const stack: { path: string; value: unknown }[] = [{ path, value }];
+  const stack: { path: string; value: unknown }[] = [{ path: '', value }];
   const seen = new Set<object>();
   while (stack.length > 0 && problems.length < MAX_LISTED_PROBLEMS) {
     const { path, value: current } = stack.pop() as { path: string; value: unknown };
