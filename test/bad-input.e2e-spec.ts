@@ -570,7 +570,10 @@ describe('bad input is always a 4xx problem document', () => {
     /** The route with its ids filled in, and the token it needs. */
     function call(operation: Operation, path = operation.path.replace(/\{\w+\}/g, target.id)) {
       const req = t.http()[operation.method](path);
-      if (operation.path.startsWith('/api/v1/admin/')) {
+      if (
+        operation.path.startsWith('/api/v1/admin/') ||
+        operation.path === '/api/v1/auth/introspect'
+      ) {
         void req.set(...bearer(admin.tokens.accessToken));
       } else if (operation.path.startsWith('/api/v1/me')) {
         void req.set(...bearer(user.tokens.accessToken));

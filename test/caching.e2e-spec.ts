@@ -35,7 +35,8 @@ describe('caching headers', () => {
     const setup = await t
       .http()
       .post('/api/v1/me/two-factor/setup')
-      .set(...bearer(tokens.accessToken));
+      .set(...bearer(tokens.accessToken))
+      .send({ currentPassword: user.password });
     const secret = setup.body.secret as string;
     const enable = await t
       .http()
