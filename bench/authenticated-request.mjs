@@ -73,6 +73,9 @@ function cpuSeconds(pid) {
   }
 }
 
+/** Every server started, so that a failed run stops them instead of leaving them running. */
+const running = new Set();
+
 /** Starts `node dist/main.js` (or `node ...args`) and resolves once GET /health/ready answers 200. */
 async function startServer(label, env, args = [MAIN]) {
   const port = await freePort();
@@ -98,6 +101,8 @@ async function startServer(label, env, args = [MAIN]) {
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  running.add(child);
+  void exited.then(() => running.delete(child));
   let exit;
   void exited.then((e) => (exit = e));
   const deadline = started + 120_000;
@@ -423,5 +428,8 @@ async function main() {
 
 main().catch((error) => {
   process.stderr.write(`[bench] failed: ${error instanceof Error ? error.message : error}\n`);
+  for (const child of running) {
+    child.kill('SIGTERM');
+  }
   process.exit(1);
 });
