@@ -81,6 +81,44 @@ describe('hosted pages over HTTP', () => {
     expect(setCookie(res, 'portcullis_session')).toBeUndefined();
   });
 
+  it("keeps this browser's device token in an HttpOnly cookie, which lets its owner in during a lockout", async () => {
+    const user = await createUser(t);
+    const form = await t.http().get('/login');
+    const signedIn = await t
+      .http()
+      .post('/login')
+      .set('Cookie', cookiesOf(form))
+      .type('form')
+      .send({ _csrf: csrfOf(form), username: user.username, password: user.password });
+    expect(signedIn.status).toBe(303);
+    const device = setCookie(signedIn, 'portcullis_device') ?? '';
+    expect(device).toMatch(/HttpOnly/);
+    expect(device).toMatch(/SameSite=Lax/);
+    expect(device).toMatch(/Path=\/login/);
+    // A stranger locks the account (through the API, without the browser's cookie).
+    for (let i = 0; i < 5; i++) {
+      await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ username: user.username, password: 'a stranger guesses' });
+    }
+    const locked = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ username: user.username, password: user.password });
+    expect(locked.status).toBe(429);
+    // The owner's browser still signs in.
+    const again = await t.http().get('/login');
+    const owner = await t
+      .http()
+      .post('/login')
+      .set('Cookie', [...cookiesOf(again), device.split(';')[0]])
+      .type('form')
+      .send({ _csrf: csrfOf(again), username: user.username, password: user.password });
+    expect(owner.status).toBe(303);
+    expect(owner.headers.location).toBe('/account');
+  });
+
   it('shows a wrong password in words and signs in with the right one', async () => {
     const user = await createUser(t);
     const form = await t.http().get('/login');
