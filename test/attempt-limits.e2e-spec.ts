@@ -9,7 +9,6 @@ import {
   bearer,
   createAdmin,
   createUser,
-  login,
   type TestUser,
   type TokenPair,
   uniqueName,
@@ -17,7 +16,7 @@ import {
 import { expectProblem, resetClient, retryAfterSeconds } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-import { authenticator } from './helpers/totp.js';
+import { authenticator, enableTwoFactor } from './helpers/totp.js';
 
 /** From src/rate-limit/backoff-policy.ts and src/password-reset/password-reset.service.ts. */
 const ACCOUNT_FREE_FAILURES = 5;
@@ -88,27 +87,7 @@ function flows(t: TestApp) {
     secondStep,
     async enrolledUser(): Promise<EnrolledUser> {
       const user = await createUser(t);
-      const tokens = await login(t, user.username, user.password);
-      const setup = await t
-        .http()
-        .post('/api/v1/me/two-factor/setup')
-        .set(...bearer(tokens.accessToken))
-        .send({ currentPassword: user.password });
-      expect(setup.status).toBe(200);
-      const secret = setup.body.secret as string;
-      const enabled = await t
-        .http()
-        .post('/api/v1/me/two-factor/enable')
-        .set(...bearer(tokens.accessToken))
-        .send({ code: otp.freshCode(secret) });
-      expect(enabled.status).toBe(200);
-      return {
-        ...user,
-        email: user.email as string,
-        secret,
-        recoveryCodes: enabled.body.recoveryCodes as string[],
-        tokens,
-      };
+      return { ...user, email: user.email as string, ...(await enableTwoFactor(t, user)) };
     },
     async challengeFor(user: { username: string; password: string }): Promise<string> {
       const res = await passwordLogin(user.username, user.password);

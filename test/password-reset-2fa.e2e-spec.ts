@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import {
-  bearer,
-  createUser,
-  login,
-  strongPassword,
-  type TestUser,
-  uniqueName,
-} from './helpers/factories.js';
+import { createUser, strongPassword, type TestUser, uniqueName } from './helpers/factories.js';
 import { jwtPayload } from './helpers/jwt.js';
 import {
   expectProblem,
@@ -18,7 +11,7 @@ import {
 } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-import { authenticator } from './helpers/totp.js';
+import { authenticator, enableTwoFactor } from './helpers/totp.js';
 
 interface EnrolledUser extends TestUser {
   email: string;
@@ -51,26 +44,7 @@ describe('forgot password and two-factor authentication', () => {
   /** A user who turned 2FA on in the personal center. */
   async function enrolledUser(): Promise<EnrolledUser> {
     const user = await createUser(t);
-    const tokens = await login(t, user.username, user.password);
-    const setup = await t
-      .http()
-      .post('/api/v1/me/two-factor/setup')
-      .set(...bearer(tokens.accessToken))
-      .send({ currentPassword: user.password });
-    expect(setup.status).toBe(200);
-    const secret = setup.body.secret as string;
-    const enabled = await t
-      .http()
-      .post('/api/v1/me/two-factor/enable')
-      .set(...bearer(tokens.accessToken))
-      .send({ code: otp.freshCode(secret) });
-    expect(enabled.status).toBe(200);
-    return {
-      ...user,
-      email: user.email as string,
-      secret,
-      recoveryCodes: enabled.body.recoveryCodes as string[],
-    };
+    return { ...user, email: user.email as string, ...(await enableTwoFactor(t, user)) };
   }
 
   /** Opens a fresh reset link for a user with 2FA and checks the session says so. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { expect } from '@jest/globals';
-import { bearer, login } from './factories.js';
+import { bearer, login, type TokenPair } from './factories.js';
 import type { TestApp } from './test-app.js';
 
 /**
@@ -80,11 +80,15 @@ export function authenticator(t: TestApp) {
   };
 }
 
-/** Turns 2FA on for a user through the personal center; returns the secret and recovery codes. */
+/**
+ * Turns 2FA on for a user through the personal center, as the user would (setup with the
+ * password, then a code from the new authenticator); returns the secret, the recovery codes and
+ * the tokens of the sign-in it used.
+ */
 export async function enableTwoFactor(
   t: TestApp,
   user: { username: string; password: string },
-): Promise<{ secret: string; recoveryCodes: string[] }> {
+): Promise<{ secret: string; recoveryCodes: string[]; tokens: TokenPair }> {
   const tokens = await login(t, user.username, user.password);
   const setup = await t
     .http()
@@ -99,5 +103,5 @@ export async function enableTwoFactor(
     .set(...bearer(tokens.accessToken))
     .send({ code: authenticator(t).freshCode(secret) });
   expect(enabled.status).toBe(200);
-  return { secret, recoveryCodes: enabled.body.recoveryCodes as string[] };
+  return { secret, recoveryCodes: enabled.body.recoveryCodes as string[], tokens };
 }
