@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { describeWithRedis, REDIS_URL } from './helpers/redis.js';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { queryAuditEvents } from './helpers/audit.js';
@@ -533,34 +534,9 @@ describe('the client address a limit counts', () => {
   });
 });
 
-const REDIS_URL = 'redis://127.0.0.1:6379/0';
+const describeRedis = await describeWithRedis('the Redis burst suite');
 
-/** Without Redis (a newcomer's machine) this suite says so and is skipped; never in CI. */
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisUp = process.env.CI === 'true' || (await redisAnswers());
-if (!redisUp) {
-  console.warn(
-    'SKIPPED: the Redis burst tests need Redis on 127.0.0.1:6379, which does not answer',
-  );
-}
-const describeWithRedis = redisUp ? describe : describe.skip;
-
-describeWithRedis('attempt limits in Redis (REDIS_URL) under a burst', () => {
+describeRedis('attempt limits in Redis (REDIS_URL) under a burst', () => {
   const prefix = `portcullis-test-${randomBytes(6).toString('hex')}:`;
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   let t: TestApp;

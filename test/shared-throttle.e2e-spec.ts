@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { describeWithRedis, REDIS_URL } from './helpers/redis.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /**
@@ -8,30 +9,7 @@ import { createTestApp, type TestApp } from './helpers/test-app.js';
  * instances run one after the other here (Passport's strategies are process-wide, so two apps in
  * one process would share one); Redis is the one this machine runs, as in CI.
  */
-const REDIS_URL = 'redis://127.0.0.1:6379/0';
-
-/** A newcomer's `npm test` needs no services: without Redis this suite says so and is skipped (not in CI). */
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisUp = process.env.CI === 'true' || (await redisAnswers());
-if (!redisUp) {
-  console.warn('SKIPPED: the REDIS_URL suite needs Redis on 127.0.0.1:6379, which does not answer');
-}
-const describeWithRedis = redisUp ? describe : describe.skip;
+const describeRedis = await describeWithRedis('the REDIS_URL suite');
 
 function failedLogin(t: TestApp, ip: string) {
   return t
@@ -41,7 +19,7 @@ function failedLogin(t: TestApp, ip: string) {
     .send({ username: `nobody-${randomBytes(4).toString('hex')}`, password: 'wrong password' });
 }
 
-describeWithRedis('throttling shared through Redis (REDIS_URL)', () => {
+describeRedis('throttling shared through Redis (REDIS_URL)', () => {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   const ip = `203.0.113.${1 + (randomBytes(1)[0] % 250)}`;
   let t: TestApp | undefined;
