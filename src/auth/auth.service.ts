@@ -5,17 +5,16 @@ import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
-import { ACCOUNT_POLICY, CLIENT_POLICY } from '../rate-limit/backoff-policy.js';
+import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
 import {
-  AttemptLimiter,
-  type LimitedKey,
-  type Reservation,
-} from '../rate-limit/attempt-limiter.service.js';
-import { clientBucket } from '../rate-limit/client-address.js';
+  type LoginAttempt,
+  type LoginSubject,
+  LoginThrottle,
+} from '../rate-limit/login-throttle.js';
 import { DeviceTokensService } from '../sessions/device-tokens.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { UserEntity } from '../users/user.entity.js';
-import { accountKey, UsersService } from '../users/users.service.js';
+import { UsersService } from '../users/users.service.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { type AccessClaims, CHALLENGE_TTL_SECONDS, TokenService } from './token.service.js';
 
@@ -45,10 +44,6 @@ export type IntrospectionResult =
       'iss' | 'aud' | 'sub' | 'sid' | 'exp' | 'iat' | 'jti' | 'username' | 'roles' | 'amr'
     >);
 
-function clientKey(ip: string): LimitedKey {
-  return { key: `client:${clientBucket(ip)}`, policy: CLIENT_POLICY };
-}
-
 @Injectable()
 export class AuthService {
   private readonly temporaryPasswordTtlMs: number;
@@ -62,6 +57,7 @@ export class AuthService {
     private readonly twoFactor: TwoFactorService,
     private readonly clock: Clock,
     private readonly devices: DeviceTokensService,
+    private readonly throttle: LoginThrottle,
     config: ConfigService<Settings, true>,
   ) {
     this.temporaryPasswordTtlMs = config.get('password', { infer: true }).temporaryTtl * 1000;
@@ -93,7 +89,7 @@ export class AuthService {
 
   /**
    * Password sign-in. Failures are throttled per account (wherever they come from) and per
-   * client address. The attempt is counted before the password is checked, so a burst of
+   * client address; LoginThrottle says which counters a caller can see. The attempt is counted before the password is checked, so a burst of
    * parallel guesses gets no more checked than the limits allow; a right password is then taken
    * back (successful sign-ins are not throttled). An unknown user costs the same hashing time
    * as a wrong password.
@@ -105,17 +101,12 @@ export class AuthService {
     deviceToken?: string,
   ): Promise<SignIn | TwoFactorChallenge> {
     const user = await this.users.findByLogin(identifier);
-    const client = clientKey(ip);
-    const account: LimitedKey = {
-      key: user ? accountKey(user.id) : `unknown-login:${identifier.toLowerCase()}`,
-      policy: ACCOUNT_POLICY,
-    };
     // A live device token of this user takes the account's lockout off this login: it is
     // limited by its own failures instead (counted here, before the password is checked).
     const device = deviceToken && user ? await this.devices.reserve(deviceToken, user.id) : null;
-    let attempt: Reservation;
+    let attempt: LoginAttempt;
     try {
-      attempt = await this.reserve(device ? [client] : [client, account], user, ip);
+      attempt = await this.beginAttempt({ identifier, user, ip, knownDevice: device !== null });
     } catch (error) {
       if (device) {
         await this.devices.refund(device);
@@ -124,9 +115,10 @@ export class AuthService {
     }
     let passwordOk: boolean;
     try {
-      passwordOk = await this.users.passwordMatches(user, password);
+      // Silently locked (generic disclosure): the same hashing time, and the wrong-password answer.
+      passwordOk = await this.users.passwordMatches(attempt.silentlyLocked ? null : user, password);
     } catch (error) {
-      await attempt.refund();
+      await attempt.notCounted();
       if (device) {
         await this.devices.refund(device);
       }
@@ -134,16 +126,21 @@ export class AuthService {
     }
     if (!user || !passwordOk) {
       await this.audit.record({
-        type: 'login.failed',
+        type: attempt.silentlyLocked ? 'login.throttled' : 'login.failed',
         subjectId: user?.id ?? null,
         clientIp: ip,
-        details: { reason: user ? 'wrong_password' : 'unknown_user' },
+        details: {
+          reason: attempt.silentlyLocked
+            ? 'account_locked'
+            : user
+              ? 'wrong_password'
+              : 'unknown_user',
+        },
       });
       throw new AppError('INVALID_CREDENTIALS', 'The username or password is not correct.');
     }
-    await attempt.refund([client]);
     if (user.disabled) {
-      await attempt.refund([account]);
+      await attempt.notCounted();
       await this.audit.record({
         type: 'login.failed',
         subjectId: user.id,
@@ -155,10 +152,9 @@ export class AuthService {
         'This account is disabled. Contact your administrator.',
       );
     }
+    await attempt.succeeded();
     if (device) {
       await this.devices.succeeded(device);
-    } else {
-      await this.limiter.clear(account.key);
     }
     await this.assertPasswordNotExpired(user, ip);
     await this.users.upgradeHashIfNeeded(user, password);
@@ -349,19 +345,15 @@ export class AuthService {
   }
 
   /** Counts the sign-in attempt, or records that it was throttled and throws the 429. */
-  private async reserve(
-    keys: LimitedKey[],
-    user: UserEntity | null,
-    ip: string,
-  ): Promise<Reservation> {
+  private async beginAttempt(subject: LoginSubject): Promise<LoginAttempt> {
     try {
-      return await this.limiter.reserve(keys);
+      return await this.throttle.begin(subject);
     } catch (error) {
       if (error instanceof AppError && error.code === 'TOO_MANY_ATTEMPTS') {
         await this.audit.record({
           type: 'login.throttled',
-          subjectId: user?.id ?? null,
-          clientIp: ip,
+          subjectId: subject.user?.id ?? null,
+          clientIp: subject.ip,
         });
       }
       throw error;

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
 import { AttemptLimiter, ATTEMPT_STORE } from './attempt-limiter.service.js';
 import { MemoryAttemptStore, RedisAttemptStore } from './attempt-store.js';
+import { LoginThrottle } from './login-throttle.js';
 
 @Global()
 @Module({
@@ -23,7 +24,8 @@ import { MemoryAttemptStore, RedisAttemptStore } from './attempt-store.js';
       },
     },
     AttemptLimiter,
+    LoginThrottle,
   ],
-  exports: [AttemptLimiter],
+  exports: [AttemptLimiter, LoginThrottle],
 })
 export class RateLimitModule {}

@@ -13,6 +13,7 @@ import { PasswordHasher } from '../password-policy/password-hasher.service.js';
 import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
 import { ACCOUNT_POLICY } from '../rate-limit/backoff-policy.js';
 import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
+import { accountKey, LoginThrottle } from '../rate-limit/login-throttle.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { TwoFactorService, type Provisioning } from '../two-factor/two-factor.service.js';
 import type { UserEntity } from './user.entity.js';
@@ -82,10 +83,6 @@ function sameRoles(a: string[], b: string[]): boolean {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 
-export function accountKey(userId: string): string {
-  return `account:${userId}`;
-}
-
 @Injectable()
 export class UsersService {
   private readonly authStates = new TtlCache<string, AuthState | null>(AUTH_STATE_TTL_MS, 50_000);
@@ -101,6 +98,7 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly outbox: MailOutbox,
     private readonly limiter: AttemptLimiter,
+    private readonly loginThrottle: LoginThrottle,
     private readonly twoFactor: TwoFactorService,
     private readonly clock: Clock,
     config: ConfigService<Settings, true>,
@@ -338,6 +336,8 @@ export class UsersService {
         details: { temporary },
       },
     });
+    // The owner (or whoever the admin hands the password to) can sign in at once.
+    await this.loginThrottle.clearAccount(user);
   }
 
   /** The user changes their own password: every other session ends, this one stays. */
