@@ -14,6 +14,8 @@ import { InitialSchema1764190000000 } from './migrations/1764190000000-initial-s
 import { TwoFactorAndReset1764200000000 } from './migrations/1764200000000-two-factor-and-reset.js';
 import { DeviceTokens1764300000000 } from './migrations/1764300000000-device-tokens.js';
 import { DeviceTokenEntity } from '../sessions/device-token.entity.js';
+import { ResetRequestEntity } from '../password-reset/reset-request.entity.js';
+import { ResetRequestQueue1764350000000 } from './migrations/1764350000000-reset-request-queue.js';
 import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
@@ -29,6 +31,7 @@ export const ENTITIES = [
   ResetLinkEntity,
   ResetSessionEntity,
   DeviceTokenEntity,
+  ResetRequestEntity,
 ];
 
 /** Every migration, in order. New ones are appended here. */
@@ -36,6 +39,7 @@ export const MIGRATIONS = [
   InitialSchema1764190000000,
   TwoFactorAndReset1764200000000,
   DeviceTokens1764300000000,
+  ResetRequestQueue1764350000000,
 ];
 
 /** The one place the data source is described, for the app and the migration CLI alike. */

@@ -6,10 +6,12 @@ import { UsersModule } from '../users/users.module.js';
 import { ResetStepGuard } from './guards/reset-step.guard.js';
 import { PasswordResetController } from './password-reset.controller.js';
 import { PasswordResetService } from './password-reset.service.js';
+import { ResetLinkIssuer } from './reset-link-issuer.service.js';
+import { ResetRequestQueue } from './reset-request.queue.js';
 
 @Module({
   imports: [UsersModule, TwoFactorModule, AuthModule, MailModule],
-  providers: [PasswordResetService, ResetStepGuard],
+  providers: [PasswordResetService, ResetLinkIssuer, ResetRequestQueue, ResetStepGuard],
   controllers: [PasswordResetController],
   // The hosted reset pages drive the same flow.
   exports: [PasswordResetService],

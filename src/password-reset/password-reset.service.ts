@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -14,10 +13,13 @@ import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
 import { RESET_CLIENT_POLICY, RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
 import { clientBucket } from '../rate-limit/client-address.js';
+import { LoginThrottle, typedIdentifier } from '../rate-limit/login-throttle.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ResetLinkEntity } from './reset-link.entity.js';
+import { ResetLinkIssuer } from './reset-link-issuer.service.js';
+import { accountAllowanceKey, ResetRequestQueue } from './reset-request.queue.js';
 import { ResetSessionEntity } from './reset-session.entity.js';
 import { resetStepRefusal, type ResetStepName } from './reset-step.js';
 
@@ -53,7 +55,6 @@ export class PasswordResetService implements OnModuleInit {
   private readonly linkTtl: number;
   private readonly sessionTtl: number;
   private readonly disclosure: ResetDisclosure;
-  private readonly publicUrl: string;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -61,7 +62,10 @@ export class PasswordResetService implements OnModuleInit {
     private readonly twoFactor: TwoFactorService,
     private readonly auth: AuthService,
     private readonly outbox: MailOutbox,
+    private readonly links: ResetLinkIssuer,
+    private readonly queue: ResetRequestQueue,
     private readonly limiter: AttemptLimiter,
+    private readonly loginThrottle: LoginThrottle,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     config: ConfigService<Settings, true>,
@@ -70,7 +74,6 @@ export class PasswordResetService implements OnModuleInit {
     this.linkTtl = reset.linkTtl;
     this.sessionTtl = reset.sessionTtl;
     this.disclosure = reset.disclosure;
-    this.publicUrl = config.get('http', { infer: true }).publicUrl;
   }
 
   /**
@@ -96,51 +99,59 @@ export class PasswordResetService implements OnModuleInit {
    * Step 1: a user asks for a link by username or email. Every request counts against the
    * identifier and the client address, counted and checked in one step (so a burst of parallel
    * requests gets no more links than the allowance). The mail is queued, never sent inline.
+   *
+   * With explicit disclosure the answer says what is wrong. With generic disclosure the request
+   * only counts the identifier as typed and queues it, the same work whatever it names; the
+   * queue's worker decides whether a link goes out (ResetRequestQueue).
    */
   async request(identifier: string, ip: string): Promise<{ message: string }> {
+    const validFor = describeDuration(this.linkTtl);
+    const client: LimitedKey = {
+      key: `reset-client:${clientBucket(ip)}`,
+      policy: RESET_CLIENT_POLICY,
+    };
+    if (this.disclosure === 'generic') {
+      await this.limiter.reserve([
+        { key: `reset-request:${typedIdentifier(identifier)}`, policy: RESET_REQUEST_POLICY },
+        client,
+      ]);
+      await this.queue.enqueue(identifier, ip);
+      return {
+        message: `If an account with an email address matches, a reset link is on its way. It is valid for ${validFor}.`,
+      };
+    }
     const user = await this.users.findByLogin(identifier);
     // Per account when there is one, so its username and email share one allowance.
-    const keys: LimitedKey[] = [
-      {
-        key: `reset-request:${user?.id ?? identifier.toLowerCase()}`,
-        policy: RESET_REQUEST_POLICY,
-      },
-      { key: `reset-client:${clientBucket(ip)}`, policy: RESET_CLIENT_POLICY },
-    ];
-    await this.limiter.reserve(keys);
-    const validFor = describeDuration(this.linkTtl);
-    const refusal = !user ? 'unknown_identifier' : !user.email ? 'no_email' : null;
-    if (refusal) {
+    await this.limiter.reserve([
+      user
+        ? { key: accountAllowanceKey(user.id), policy: RESET_REQUEST_POLICY }
+        : { key: `reset-request:${typedIdentifier(identifier)}`, policy: RESET_REQUEST_POLICY },
+      client,
+    ]);
+    if (!user || !user.email) {
+      const reason = user ? 'no_email' : 'unknown_identifier';
       // Admins see who asks for what: an unknown name tried many times is an attacker's probe.
       await this.audit.record({
         type: 'password_reset.request_refused',
         subjectId: user?.id ?? null,
         clientIp: ip,
-        details: { reason: refusal, ...(user ? {} : { identifier: identifier.slice(0, 254) }) },
+        details: { reason, ...(user ? {} : { identifier: identifier.slice(0, 254) }) },
       });
+      throw user
+        ? new AppError(
+            'NO_EMAIL_BOUND',
+            'No email is bound to this account; contact the administrator to reset the password.',
+          )
+        : new AppError(
+            'USER_NOT_FOUND',
+            'Incorrect username: no account has this username or email.',
+          );
     }
-    if (this.disclosure === 'explicit') {
-      if (!user) {
-        throw new AppError(
-          'USER_NOT_FOUND',
-          'Incorrect username: no account has this username or email.',
-        );
-      }
-      if (!user.email) {
-        throw new AppError(
-          'NO_EMAIL_BOUND',
-          'No email is bound to this account; contact the administrator to reset the password.',
-        );
-      }
-    }
-    if (user?.email && !user.disabled) {
-      await this.sendLink(user, user.email, ip);
+    if (!user.disabled) {
+      await this.links.issue(user, user.email, ip);
     }
     return {
-      message:
-        this.disclosure === 'explicit'
-          ? `A reset link was sent to the email address of the account. It is valid for ${validFor}.`
-          : `If an account with an email address matches, a reset link is on its way. It is valid for ${validFor}.`,
+      message: `A reset link was sent to the email address of the account. It is valid for ${validFor}.`,
     };
   }
 
@@ -330,7 +341,7 @@ export class PasswordResetService implements OnModuleInit {
     ip: string,
   ): Promise<SignIn> {
     const passwordHash = await this.users.preparePassword(user, newPassword, 'newPassword');
-    return this.dataSource.transaction(async (m) => {
+    const signedIn = await this.dataSource.transaction(async (m) => {
       const now = this.clock.now();
       // Finishing first, conditionally, makes a second concurrent completion lose.
       const [, finished] = await m.query<[unknown[], number]>(
@@ -386,42 +397,9 @@ export class PasswordResetService implements OnModuleInit {
       );
       return this.auth.signIn(updated, ['pwd', 'otp'], ip, m);
     });
-  }
-
-  private async sendLink(user: UserEntity, email: string, ip: string): Promise<void> {
-    const token = randomToken();
-    const now = this.clock.now();
-    const flowId = randomUUID();
-    await this.dataSource.transaction(async (m) => {
-      // A newer request kills every older link.
-      await m
-        .getRepository(ResetLinkEntity)
-        .update({ userId: user.id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
-      await m.getRepository(ResetLinkEntity).insert({
-        userId: user.id,
-        flowId,
-        tokenHash: sha256(token),
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + this.linkTtl * 1000),
-        usedAt: null,
-        revokedAt: null,
-      });
-      await this.outbox.enqueue(m, 'password-reset', email, {
-        username: user.username,
-        link: `${this.publicUrl}/reset-password?token=${token}`,
-        validFor: describeDuration(this.linkTtl),
-      });
-      await this.audit.record(
-        {
-          type: 'password_reset.requested',
-          actorId: user.id,
-          subjectId: user.id,
-          clientIp: ip,
-          flowId,
-        },
-        m,
-      );
-    });
+    // Whoever was guessing the old password, its owner can sign in with the new one at once.
+    await this.loginThrottle.clearAccount(user);
+    return signedIn;
   }
 
   /** Why a link cannot be opened now, or its user when it can. Checked before it is used up. */
