@@ -16,154 +16,27 @@
 // default postgres://postgres@127.0.0.1:5432/postgres), BENCH_DURATION (seconds per endpoint,
 // default 5), BENCH_CONNECTIONS (default 10), BENCH_SKIP_PGLITE=1, BENCH_SKIP_POSTGRES=1.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
-import pg from 'pg';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = join(ROOT, 'dist', 'main.js');
-const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = 'portcullis_bench';
+import {
+  ADMIN_USERNAME,
+  cpuSeconds,
+  fixed,
+  json,
+  log,
+  login,
+  MAIN,
+  memoryMiB,
+  startServer,
+  stopAll,
+  table,
+  withBenchDatabase,
+} from './lib/server.mjs';
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const ADMIN_USERNAME = 'admin';
-const ADMIN_PASSWORD = `bench-${randomBytes(12).toString('base64url')}`;
-
-function log(message) {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Resident memory (current and peak) of a process, in MiB, from /proc (Linux only). */
-function memoryMiB(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
-  } catch {
-    return { rss: NaN, peak: NaN };
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux only). */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
-  } catch {
-    return NaN;
-  }
-}
-
-/** Every server started, so that a failed run stops them instead of leaving them running. */
-const running = new Set();
-
-/** Starts `node dist/main.js` (or `node ...args`) and resolves once GET /health/ready answers 200. */
-async function startServer(label, env, args = [MAIN]) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      MANAGEMENT_PORT: String(await freePort()),
-      LOG_LEVEL: 'warn',
-      ADMIN_USERNAME,
-      ADMIN_PASSWORD,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  running.add(child);
-  void exited.then(() => running.delete(child));
-  let exit;
-  void exited.then((e) => (exit = e));
-  const deadline = started + 120_000;
-  for (;;) {
-    if (exit) {
-      throw new Error(`${label}: server exited (${JSON.stringify(exit)}) before ready:\n${output}`);
-    }
-    if (performance.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${label}: not ready after 120 s:\n${output}`);
-    }
-    try {
-      const response = await fetch(`${base}/health/ready`);
-      if (response.status === 200) {
-        break;
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(20);
-  }
-  const startupMs = performance.now() - started;
-  log(`${label}: ready in ${startupMs.toFixed(0)} ms on port ${port}`);
-  return {
-    base,
-    child,
-    startupMs,
-    output: () => output,
-    async stop() {
-      child.kill('SIGTERM');
-      const result = await Promise.race([exited, sleep(30_000).then(() => undefined)]);
-      if (!result) {
-        child.kill('SIGKILL');
-        throw new Error(`${label}: did not exit within 30 s of SIGTERM`);
-      }
-      return result;
-    },
-  };
-}
-
-async function json(response) {
-  const body = await response.json();
-  if (!response.ok) {
-    throw new Error(`${response.url} answered ${response.status}: ${JSON.stringify(body)}`);
-  }
-  return body;
-}
-
-async function login(base) {
-  const body = await json(
-    await fetch(`${base}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: ADMIN_USERNAME, password: ADMIN_PASSWORD }),
-    }),
-  );
-  if (!body.accessToken) {
-    throw new Error(`login gave no access token: ${JSON.stringify(body)}`);
-  }
-  return body.accessToken;
-}
 
 function scenarios(token) {
   return [
@@ -261,21 +134,6 @@ async function benchBareFastify(loads) {
   }
 }
 
-async function withBenchDatabase(run) {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${BENCH_DB}`;
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${BENCH_DB}`);
-    return await run(dbUrl.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`).catch(() => {});
-    await admin.end();
-  }
-}
-
 /**
  * Starts the server twice on the same storage: once empty (migrations, signing key, first admin),
  * then again as a restart, which is the one put under load.
@@ -350,14 +208,6 @@ function common(server, atReady, after, exit) {
   };
 }
 
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-const fixed = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-
 async function main() {
   if (!existsSync(MAIN)) {
     throw new Error('dist/main.js is missing: run `npm run build` first (or `npm run bench`)');
@@ -428,8 +278,6 @@ async function main() {
 
 main().catch((error) => {
   process.stderr.write(`[bench] failed: ${error instanceof Error ? error.message : error}\n`);
-  for (const child of running) {
-    child.kill('SIGTERM');
-  }
+  stopAll();
   process.exit(1);
 });
