@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClusterModule } from './cluster/cluster.module.js';
 import { Clock } from './common/clock.js';
 import { CryptoModule } from './common/crypto/crypto.module.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
@@ -41,6 +42,7 @@ export class AppModule {
         ClockModule,
         CryptoModule,
         DatabaseModule.forRoot(embeddedDatabase),
+        ClusterModule,
         RateLimitModule,
         AuditModule,
         PasswordPolicyModule,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
 import type { Settings } from '../config/settings.js';
@@ -29,7 +30,8 @@ export type RotationResult =
 
 /**
  * How long this process trusts an earlier "this session is live" answer. Revocations made by this
- * process take effect at once; those made by another replica within this many milliseconds.
+ * process take effect at once, those of another instance when its notification arrives
+ * (ClusterEvents, well under a second); this lifetime is the safety net should one be lost.
  */
 export const SESSION_CACHE_TTL_MS = 2000;
 
@@ -49,8 +51,12 @@ export class SessionsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly cluster: ClusterEvents,
     config: ConfigService<Settings, true>,
   ) {
+    // Revocations by other instances reach this one's cache through the database.
+    cluster.on('sessions_revoked', (event) => this.forget(event.ids));
+    cluster.onResync(() => this.cache.clear());
     const tokens = config.get('tokens', { infer: true });
     this.refreshTtlMs = tokens.refreshTtl * 1000;
     this.maxLifetimeMs = tokens.sessionMaxLifetime * 1000;
@@ -151,7 +157,11 @@ export class SessionsService {
         RETURNING s.id AS session_id, s.user_id`,
       [sha256(refreshToken), this.clock.now()],
     );
-    this.forget(rows.map((r) => r.session_id));
+    const ids = rows.map((r) => r.session_id);
+    this.forget(ids);
+    if (ids.length > 0) {
+      await this.cluster.publish(this.dataSource.manager, { kind: 'sessions_revoked', ids });
+    }
     return rows[0] ? { sessionId: rows[0].session_id, userId: rows[0].user_id } : null;
   }
 
@@ -228,6 +238,7 @@ export class SessionsService {
       .set({ revokedAt: now, revokeReason: reason })
       .where('id IN (:...ids) AND revoked_at IS NULL', { ids })
       .execute();
+    await this.cluster.publish(manager, { kind: 'sessions_revoked', ids });
   }
 
   /** Marks sessions revoked in this process's cache right away (fail-safe on rollback). */

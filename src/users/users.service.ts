@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDetails } from '../audit/audit-event.entity.js';
 import { AuditService } from '../audit/audit.service.js';
+import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TtlCache } from '../common/ttl-cache.js';
@@ -99,14 +100,24 @@ export class UsersService {
     private readonly outbox: MailOutbox,
     private readonly limiter: AttemptLimiter,
     private readonly loginThrottle: LoginThrottle,
+    private readonly cluster: ClusterEvents,
     private readonly twoFactor: TwoFactorService,
     private readonly clock: Clock,
     config: ConfigService<Settings, true>,
   ) {
     this.historySize = config.get('password', { infer: true }).history;
+    // Changes made by other instances reach this one's cache through the database.
+    cluster.on('user_changed', (event) => this.authStates.delete(event.userId));
+    cluster.onResync(() => this.authStates.clear());
+  }
+
+  /** Other instances forget their cached state of the user when `m` commits. */
+  private async stateChanged(m: EntityManager, userId: string): Promise<void> {
+    await this.cluster.publish(m, { kind: 'user_changed', userId });
   }
 
   /** Other modules end their own state of a user who is disabled or whose email changes. */
+
   onAccountChange(hook: AccountChangeHook): void {
     this.changeHooks.push(hook);
   }
@@ -289,6 +300,7 @@ export class UsersService {
         },
         m,
       );
+      await this.stateChanged(m, id);
       return { ...user, ...patch };
     });
     this.authStates.delete(id);
@@ -304,6 +316,7 @@ export class UsersService {
       // Sessions go with the user (ON DELETE CASCADE); revoking first also clears the caches.
       await this.sessions.revokeAllForUser(id, 'user_disabled', m);
       await this.users.delete(id, m);
+      await this.stateChanged(m, id);
       await this.audit.record(
         {
           type: 'user.deleted',
@@ -383,6 +396,7 @@ export class UsersService {
         { type: 'email.changed', actorId: userId, subjectId: userId, clientIp: ip },
         m,
       );
+      await this.stateChanged(m, userId);
       return { ...current, email, updatedAt: now };
     });
     this.authStates.delete(userId);
@@ -544,6 +558,7 @@ export class UsersService {
     await this.users.addPasswordHistory(userId, passwordHash, now, this.historySize, m);
     await this.sessions.revokeAllForUser(userId, options.revokeReason, m, options.keepSessionId);
     await this.audit.record({ ...options.audit, subjectId: userId }, m);
+    await this.stateChanged(m, userId);
     this.authStates.delete(userId);
     return { ...user, ...changes };
   }

@@ -1,0 +1,181 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import pg from 'pg';
+import type { EntityManager } from 'typeorm';
+import type { Settings } from '../config/settings.js';
+
+/** The PostgreSQL channel every instance listens on. */
+export const CLUSTER_CHANNEL = 'portcullis_cluster';
+/** How long to wait before listening again after the connection was lost. */
+const RECONNECT_DELAY_MS = 1_000;
+/** Session ids per notification: PostgreSQL limits a payload to 8000 bytes. */
+const IDS_PER_NOTIFICATION = 100;
+
+/** What one instance tells the others; each makes them drop what they cached about it. */
+export type ClusterEvent =
+  | { kind: 'sessions_revoked'; ids: string[] }
+  | { kind: 'user_changed'; userId: string }
+  | { kind: 'signing_keys_changed' };
+
+type Handlers = {
+  [K in ClusterEvent['kind']]: ((event: Extract<ClusterEvent, { kind: K }>) => void)[];
+};
+
+/**
+ * Tells every instance sharing the database what changed, so that caches in each (session
+ * liveness, user state, signing keys) follow a change made by any of them within a second.
+ *
+ * Events are published with `pg_notify` in the transaction that makes the change, so they are
+ * delivered when (and only if) it commits. Each instance keeps one connection that LISTENs; when
+ * it is lost, the instance reconnects and then asks every subscriber to drop its whole cache
+ * (`onResync`), since notifications sent meanwhile are gone. The caches' own short lifetimes are
+ * the last safety net. With the embedded database there is only ever one instance: nothing to
+ * listen to, and local changes update local caches directly.
+ */
+@Injectable()
+export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('ClusterEvents');
+  private readonly url: string | undefined;
+  private readonly handlers: Handlers = {
+    sessions_revoked: [],
+    user_changed: [],
+    signing_keys_changed: [],
+  };
+  private readonly resyncHandlers: (() => void)[] = [];
+  private client?: pg.Client;
+  private reconnectTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(config: ConfigService<Settings, true>) {
+    this.url = config.get('database', { infer: true }).url;
+  }
+
+  on<K extends ClusterEvent['kind']>(
+    kind: K,
+    handler: (event: Extract<ClusterEvent, { kind: K }>) => void,
+  ): void {
+    (this.handlers[kind] as ((event: Extract<ClusterEvent, { kind: K }>) => void)[]).push(handler);
+  }
+
+  /** `handler` drops everything it cached: notifications may have been missed. */
+  onResync(handler: () => void): void {
+    this.resyncHandlers.push(handler);
+  }
+
+  /** Publishes `event` when `manager`'s transaction commits (at once outside a transaction). */
+  async publish(manager: EntityManager, event: ClusterEvent): Promise<void> {
+    if (!this.url) {
+      return;
+    }
+    const payloads =
+      event.kind === 'sessions_revoked'
+        ? chunk(event.ids, IDS_PER_NOTIFICATION).map((ids) => ({ ...event, ids }))
+        : [event];
+    for (const payload of payloads) {
+      await manager.query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, JSON.stringify(payload)]);
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.url) {
+      await this.listen();
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  /** Whether this instance is listening now (for readiness and tests). */
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'portcullis-cluster-events',
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    });
+    client.on('notification', (message) => this.deliver(message.payload));
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error);
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    // Whatever happened while nobody listened is unknown: every cache starts afresh.
+    for (const handler of this.resyncHandlers) {
+      handler();
+    }
+  }
+
+  private lost(client: pg.Client, error?: unknown): void {
+    if (this.client === client) {
+      this.client = undefined;
+    }
+    client.removeAllListeners('end');
+    client.removeAllListeners('error');
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    if (this.stopped || this.reconnectTimer) {
+      return;
+    }
+    const reason = error instanceof Error ? ` (${error.message})` : '';
+    this.logger.warn(
+      `lost the connection that listens for other instances' changes${reason}; ` +
+        `reconnecting in ${RECONNECT_DELAY_MS / 1000} s`,
+    );
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.listen();
+    }, RECONNECT_DELAY_MS);
+    this.reconnectTimer.unref();
+  }
+
+  private deliver(payload: string | undefined): void {
+    let event: ClusterEvent;
+    try {
+      event = JSON.parse(payload ?? '') as ClusterEvent;
+    } catch {
+      this.logger.warn('ignored a cluster notification that is not JSON');
+      return;
+    }
+    const handlers = this.handlers[event.kind] as ((e: ClusterEvent) => void)[] | undefined;
+    for (const handler of handlers ?? []) {
+      try {
+        handler(event);
+      } catch (error) {
+        this.logger.error(
+          `a ${event.kind} handler failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    chunks.push(items.slice(i, i + size));
+  }
+  return chunks;
+}

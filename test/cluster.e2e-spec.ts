@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import {
+  bearer,
+  createAdmin,
+  createUser,
+  login,
+  type TestUser,
+  type TokenPair,
+} from './helpers/factories.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/** Several instances exist only with a shared PostgreSQL; the embedded database has one. */
+const onPostgres = process.env.PORTCULLIS_TEST_DB ? describe : describe.skip;
+
+/** The contract: every instance refuses a revoked session within this long. */
+const PROPAGATION_LIMIT_MS = 1_000;
+
+onPostgres('two instances on one database', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let admin: TestUser & { tokens: TokenPair };
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp();
+    admin = await createAdmin(a);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  const me = (t: TestApp, accessToken: string) =>
+    t
+      .http()
+      .get('/api/v1/me')
+      .set(...bearer(accessToken));
+
+  /** Milliseconds until `t` answers /me with 401, polled every 20 ms (gives up after 5 s). */
+  async function msUntilRefused(t: TestApp, accessToken: string, since: number): Promise<number> {
+    for (;;) {
+      const res = await me(t, accessToken);
+      const elapsed = performance.now() - since;
+      if (res.status === 401 || elapsed > 5_000) {
+        expect(res.status).toBe(401);
+        return elapsed;
+      }
+      expect(res.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** A signed-in user whose session instance B has already seen live (and cached). */
+  async function liveOnBoth(): Promise<{ user: TestUser; tokens: TokenPair }> {
+    const user = await createUser(a);
+    const tokens = await login(a, user.username, user.password);
+    expect((await me(a, tokens.accessToken)).status).toBe(200);
+    expect((await me(b, tokens.accessToken)).status).toBe(200);
+    return { user, tokens };
+  }
+
+  it('a logout on one instance is refused by the other within a second', async () => {
+    const { tokens } = await liveOnBoth();
+    const since = performance.now();
+    const out = await a
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: tokens.refreshToken });
+    expect(out.status).toBe(204);
+    expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
+  });
+
+  it("an admin's disable on one instance is refused by the other within a second", async () => {
+    const { user, tokens } = await liveOnBoth();
+    const since = performance.now();
+    const res = await a
+      .http()
+      .patch(`/api/v1/admin/users/${user.id}`)
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ disabled: true });
+    expect(res.status).toBe(200);
+    expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
+  });
+
+  it('an instance that lost its listening connection reconnects, drops what it cached, and hears again', async () => {
+    const first = await liveOnBoth();
+    const second = await liveOnBoth();
+    // Cut every instance's listening connection, as a database failover or a proxy would.
+    const db = new pg.Client({ connectionString: process.env.PORTCULLIS_TEST_DB });
+    await db.connect();
+    try {
+      const { rowCount } = await db.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'portcullis-cluster-events' AND datname = current_database()`,
+      );
+      expect(rowCount).toBeGreaterThanOrEqual(2);
+    } finally {
+      await db.end();
+    }
+    // Revoked while B cannot hear it: B still refuses it once it has listened again.
+    const since = performance.now();
+    const out = await a
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: first.tokens.refreshToken });
+    expect(out.status).toBe(204);
+    expect(await msUntilRefused(b, first.tokens.accessToken, since)).toBeLessThan(5_000);
+    // And it hears the next change as fast as before.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const again = performance.now();
+    const out2 = await a
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: second.tokens.refreshToken });
+    expect(out2.status).toBe(204);
+    expect(await msUntilRefused(b, second.tokens.accessToken, again)).toBeLessThan(
+      PROPAGATION_LIMIT_MS,
+    );
+  });
+});
