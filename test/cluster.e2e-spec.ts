@@ -8,6 +8,7 @@ import {
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
+import { decodeJwt } from './helpers/jwt.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /** Several instances exist only with a shared PostgreSQL; the embedded database has one. */
@@ -81,6 +82,27 @@ onPostgres('two instances on one database', () => {
       .send({ disabled: true });
     expect(res.status).toBe(200);
     expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
+  });
+
+  it('a key rotated on one instance signs on the other within a second, and both publish it', async () => {
+    const user = await createUser(a);
+    const kidOn = async (t: TestApp): Promise<string> =>
+      decodeJwt((await login(t, user.username, user.password)).accessToken).header.kid as string;
+    const oldKid = await kidOn(b);
+    const since = performance.now();
+    const rotated = await a
+      .http()
+      .post('/api/v1/admin/signing-keys/rotate')
+      .set(...bearer(admin.tokens.accessToken));
+    expect(rotated.status).toBe(201);
+    let kid = oldKid;
+    while (kid !== rotated.body.kid && performance.now() - since < 5_000) {
+      kid = await kidOn(b);
+    }
+    expect(kid).toBe(rotated.body.kid);
+    expect(performance.now() - since).toBeLessThan(PROPAGATION_LIMIT_MS);
+    const published = (await b.http().get('/.well-known/jwks.json')).body.keys as { kid: string }[];
+    expect(published.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, kid]));
   });
 
   it('an instance that lost its listening connection reconnects, drops what it cached, and hears again', async () => {

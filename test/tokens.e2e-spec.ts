@@ -2,10 +2,8 @@ import {
   createHmac,
   createPublicKey,
   generateKeyPairSync,
-  type JsonWebKey,
   type KeyObject,
   sign,
-  verify,
 } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
@@ -19,14 +17,8 @@ import {
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
-import { decodeJwt, decodePart } from './helpers/jwt.js';
+import { decodeJwt, decodePart, type PublishedJwk, verifiesWithKeys } from './helpers/jwt.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-
-interface PublishedJwk extends JsonWebKey {
-  kid: string;
-  alg?: string;
-  use?: string;
-}
 
 function encodePart(value: Json): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -45,26 +37,6 @@ function signEs256(header: Json, payload: Json, privateKey: KeyObject): string {
 function signHs256(header: Json, payload: Json, secret: string | Buffer): string {
   const input = `${encodePart(header)}.${encodePart(payload)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-}
-
-/**
- * What another application does with nothing but the JWKS: pick the key by kid, check the
- * ES256 signature. Independent of the service's own code.
- */
-function verifiesWithKeys(token: string, keys: PublishedJwk[]): boolean {
-  const [encodedHeader, encodedPayload, encodedSignature] = token.split('.');
-  const header = decodePart(encodedHeader);
-  const jwk = keys.find((k) => k.kid === header.kid);
-  if (header.alg !== 'ES256' || !jwk || encodedSignature === undefined) {
-    return false;
-  }
-  const key = createPublicKey({ key: jwk, format: 'jwk' });
-  return verify(
-    'sha256',
-    Buffer.from(`${encodedHeader}.${encodedPayload}`),
-    { key, dsaEncoding: 'ieee-p1363' },
-    Buffer.from(encodedSignature, 'base64url'),
-  );
 }
 
 function expectProblem(res: Response, status: number, code: string): void {

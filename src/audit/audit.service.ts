@@ -18,6 +18,7 @@ export type AuditEventType =
   | 'user.disabled'
   | 'user.enabled'
   | 'user.deleted'
+  | 'signing_key.rotated'
   | 'user.password_reset_by_admin'
   | 'login.two_factor_required'
   | 'two_factor.enabled'

@@ -4,6 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { TwoFactorModule } from '../two-factor/two-factor.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AdminSigningKeysController } from './admin-signing-keys.controller.js';
 import { AuthController, IntrospectionController, JwksController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
@@ -29,7 +30,12 @@ import { TokenService } from './token.service.js';
     { provide: APP_GUARD, useClass: AccessTokenGuard },
     { provide: APP_GUARD, useClass: AuthorizationGuard },
   ],
-  controllers: [AuthController, IntrospectionController, JwksController],
+  controllers: [
+    AuthController,
+    IntrospectionController,
+    JwksController,
+    AdminSigningKeysController,
+  ],
   exports: [AuthService, TokenService],
 })
 export class AuthModule {}

@@ -6,11 +6,20 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, type Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, IsNull, type Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
+import { AppError } from '../common/errors/app-error.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
 import { SigningKeyEntity } from './signing-key.entity.js';
@@ -61,29 +70,89 @@ function fromPrivateKey(privateKey: KeyObject): LoadedKey {
   };
 }
 
+/** A signing key as admins see it. */
+export interface SigningKeyView {
+  kid: string;
+  createdAt: Date;
+  retiredAt: Date | null;
+  /** Whether the JWKS still publishes it (the active key, or a retired one whose tokens may live). */
+  published: boolean;
+}
+
+/** How often each instance checks whether the key is due for rotation and drops expired ones. */
+const MAINTENANCE_INTERVAL_MS = 60_000;
+/** Any fixed number; the same for every instance: one rotation at a time. */
+const ROTATION_LOCK_ID = 7_301_604_113;
+/** Clocks of verifiers differ: a retired key stays published this much longer. */
+const CLOCK_SKEW_MS = 60_000;
+
 /**
- * The ES256 key pair that signs access tokens, as KeyObjects (parsed once, never per call).
- * It comes from JWT_PRIVATE_KEY(_FILE), or is generated once and kept encrypted in the database
- * so that every replica signs with the same key.
+ * The ES256 keys that sign access tokens, as KeyObjects (parsed once, never per call).
+ *
+ * They come from JWT_PRIVATE_KEY(_FILE) (then never rotated here), or are generated and kept
+ * encrypted in the database so that every instance signs with the same key. A stored key is
+ * replaced every SIGNING_KEY_ROTATION (by one instance, under an advisory lock) or by an admin;
+ * every instance signs with the new key as soon as it hears of it (ClusterEvents), and the JWKS
+ * keeps publishing a retired key until every access token it signed has expired.
  */
 @Injectable()
-export class SigningKeys implements OnModuleInit {
+export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('SigningKeys');
   private active!: LoadedKey;
-  private readonly byKid = new Map<string, LoadedKey>();
+  private activeCreatedAt = new Date(0);
+  private byKid = new Map<string, LoadedKey>();
+  /** Decrypted keys by kid, so that a reload does not decrypt again. */
+  private readonly opened = new Map<string, LoadedKey>();
+  private external = false;
+  private readonly rotationMs: number;
+  private readonly tokenLifetimeMs: number;
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly cluster: ClusterEvents,
+    private readonly auditTrail: AuditService,
     private readonly config: ConfigService<Settings, true>,
-  ) {}
+  ) {
+    this.rotationMs = config.get('tokens', { infer: true }).signingKeyRotation * 1000;
+    this.tokenLifetimeMs = config.get('tokens', { infer: true }).accessTtl * 1000;
+    cluster.on('signing_keys_changed', () => void this.reloadLogged());
+    cluster.onResync(() => void this.reloadLogged());
+  }
 
   async onModuleInit(): Promise<void> {
     const { jwtPrivateKey, jwtPrivateKeyFile } = this.config.get('secrets', { infer: true });
     const pem =
       jwtPrivateKey ?? (jwtPrivateKeyFile ? readFileSync(jwtPrivateKeyFile, 'utf8') : undefined);
-    this.use(pem ? fromPrivateKey(createPrivateKey(pem)) : await this.loadOrCreateStoredKey());
+    if (pem) {
+      this.external = true;
+      const key = fromPrivateKey(createPrivateKey(pem));
+      this.active = key;
+      this.byKid = new Map([[key.kid, key]]);
+      return;
+    }
+    await this.ensureStoredKey();
+    await this.reload();
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.external) {
+      return;
+    }
+    // Short rotation periods (tests, or the very cautious) are checked more often.
+    const every =
+      this.rotationMs > 0
+        ? Math.min(MAINTENANCE_INTERVAL_MS, Math.max(1_000, this.rotationMs / 2))
+        : MAINTENANCE_INTERVAL_MS;
+    this.timer = setInterval(() => void this.maintain(), every);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
   }
 
   get current(): LoadedKey {
@@ -98,41 +167,157 @@ export class SigningKeys implements OnModuleInit {
     return { keys: [...this.byKid.values()].map((k) => k.jwk) };
   }
 
-  private use(key: LoadedKey): void {
-    this.active = key;
-    this.byKid.set(key.kid, key);
+  /** Every key, newest first, as admins see it. */
+  async list(): Promise<SigningKeyView[]> {
+    if (this.external) {
+      return [{ kid: this.active.kid, createdAt: new Date(0), retiredAt: null, published: true }];
+    }
+    const rows = await this.keys.find({ order: { createdAt: 'DESC' }, take: 100 });
+    return rows.map((r) => ({
+      kid: r.kid,
+      createdAt: r.createdAt,
+      retiredAt: r.retiredAt,
+      published: this.byKid.has(r.kid),
+    }));
   }
 
-  private async loadOrCreateStoredKey(): Promise<LoadedKey> {
-    const existing = await this.keys.findOneBy({ retiredAt: IsNull() });
-    if (existing) {
-      return this.open(existing);
+  /**
+   * Replaces the active key now: it is retired (still published while its tokens live) and a new
+   * one signs from now on, here at once and on every other instance when it hears of it.
+   * `onlyIfOlderThan`: rotate only when the active key is at least that old (automatic rotation;
+   * another instance may just have done it). Returns the new kid, or null when nothing was due.
+   */
+  async rotate(
+    actor: { id: string | null; ip: string | null },
+    onlyIfOlderThan?: number,
+  ): Promise<string | null> {
+    if (this.external) {
+      throw new AppError(
+        'SIGNING_KEY_EXTERNAL',
+        'The signing key comes from JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: replace it there.',
+      );
     }
+    const kid = await this.dataSource.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK_ID]);
+      const now = this.clock.now();
+      const current = await m.getRepository(SigningKeyEntity).findOneBy({ retiredAt: IsNull() });
+      if (
+        onlyIfOlderThan !== undefined &&
+        current &&
+        now.getTime() - current.createdAt.getTime() < onlyIfOlderThan
+      ) {
+        return null;
+      }
+      await m.getRepository(SigningKeyEntity).update({ retiredAt: IsNull() }, { retiredAt: now });
+      const key = await this.insertNewKey(m, now);
+      await this.auditTrail.record(
+        {
+          type: 'signing_key.rotated',
+          actorId: actor.id,
+          clientIp: actor.ip,
+          details: { kid: key.kid, previousKid: current?.kid ?? null, automatic: !actor.id },
+        },
+        m,
+      );
+      await this.cluster.publish(m, { kind: 'signing_keys_changed' });
+      return key.kid;
+    });
+    if (kid) {
+      this.logger.log(`signing with the new key ${kid}`);
+      await this.reload();
+    }
+    return kid;
+  }
+
+  /** Rotates when the active key is due, and forgets retired keys whose tokens have all expired. */
+  private async maintain(): Promise<void> {
+    try {
+      const due =
+        this.rotationMs > 0 &&
+        this.clock.now().getTime() - this.activeCreatedAt.getTime() >= this.rotationMs;
+      if (due) {
+        await this.rotate({ id: null, ip: null }, this.rotationMs);
+      }
+      await this.reload();
+    } catch (error) {
+      this.logger.warn(
+        `signing key maintenance failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private async reloadLogged(): Promise<void> {
+    try {
+      await this.reload();
+    } catch (error) {
+      this.logger.warn(
+        `could not reload the signing keys: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  /** Reads the active key and the retired keys still published from the database. */
+  private async reload(): Promise<void> {
+    if (this.external) {
+      return;
+    }
+    const publishedSince = new Date(
+      this.clock.now().getTime() - this.tokenLifetimeMs - CLOCK_SKEW_MS,
+    );
+    const rows = await this.keys
+      .createQueryBuilder('k')
+      .where('k.retired_at IS NULL OR k.retired_at > :since', { since: publishedSince })
+      .orderBy('k.created_at', 'DESC')
+      .getMany();
+    const activeRow = rows.find((r) => r.retiredAt === null);
+    if (!activeRow) {
+      throw new Error('no active signing key in the database');
+    }
+    const byKid = new Map<string, LoadedKey>();
+    for (const row of rows) {
+      byKid.set(row.kid, this.open(row));
+    }
+    this.byKid = byKid;
+    this.active = byKid.get(activeRow.kid)!;
+    this.activeCreatedAt = activeRow.createdAt;
+  }
+
+  /** The first start on an empty database creates the first key (instances may race: one wins). */
+  private async ensureStoredKey(): Promise<void> {
+    if (await this.keys.existsBy({ retiredAt: IsNull() })) {
+      return;
+    }
+    await this.dataSource.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK_ID]);
+      if (await m.getRepository(SigningKeyEntity).existsBy({ retiredAt: IsNull() })) {
+        return;
+      }
+      const key = await this.insertNewKey(m, this.clock.now());
+      this.logger.log(`generated the ES256 signing key ${key.kid}`);
+    });
+  }
+
+  private async insertNewKey(m: EntityManager, now: Date): Promise<LoadedKey> {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const key = fromPrivateKey(privateKey);
     const pkcs8 = privateKey.export({ format: 'pem', type: 'pkcs8' });
-    // Replicas may race here; the one-active-key index lets exactly one insert win.
-    await this.keys
-      .createQueryBuilder()
-      .insert()
-      .values({
-        kid: key.kid,
-        algorithm: 'ES256',
-        publicJwk: { ...key.jwk },
-        privateKeyEncrypted: this.box.seal(pkcs8, `signing-key:${key.kid}`),
-        createdAt: this.clock.now(),
-        retiredAt: null,
-      })
-      .orIgnore()
-      .execute();
-    const winner = await this.keys.findOneByOrFail({ retiredAt: IsNull() });
-    if (winner.kid === key.kid) {
-      this.logger.log(`generated the ES256 signing key ${key.kid}`);
-    }
-    return this.open(winner);
+    await m.getRepository(SigningKeyEntity).insert({
+      kid: key.kid,
+      algorithm: 'ES256',
+      publicJwk: { ...key.jwk },
+      privateKeyEncrypted: this.box.seal(pkcs8, `signing-key:${key.kid}`),
+      createdAt: now,
+      retiredAt: null,
+    });
+    this.opened.set(key.kid, key);
+    return key;
   }
 
   private open(row: SigningKeyEntity): LoadedKey {
+    const known = this.opened.get(row.kid);
+    if (known) {
+      return known;
+    }
     let pem: Buffer;
     try {
       pem = this.box.open(row.privateKeyEncrypted, `signing-key:${row.kid}`);
@@ -142,6 +327,8 @@ export class SigningKeys implements OnModuleInit {
           'it is not the key this database was set up with',
       );
     }
-    return fromPrivateKey(createPrivateKey(pem));
+    const key = fromPrivateKey(createPrivateKey(pem));
+    this.opened.set(row.kid, key);
+    return key;
   }
 }

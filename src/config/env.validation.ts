@@ -14,7 +14,8 @@ import { parseDuration } from './duration.js';
 /** The levels LOG_LEVEL takes, most verbose last. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
-function IsDuration(): PropertyDecorator {
+/** `zero`: `0` is allowed too (it turns the feature off). */
+function IsDuration({ zero = false } = {}): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
       name: 'isDuration',
@@ -22,9 +23,10 @@ function IsDuration(): PropertyDecorator {
       propertyName: String(propertyName),
       validator: {
         validate: (value: unknown) =>
-          typeof value === 'string' && parseDuration(value) !== undefined,
+          typeof value === 'string' &&
+          (parseDuration(value) !== undefined || (zero && value.trim() === '0')),
         defaultMessage: (args?: ValidationArguments) =>
-          `${args?.property} must be integer seconds or <n>s|m|h|d (e.g. 300 or 5m), got "${String(args?.value)}"`,
+          `${args?.property} must be integer seconds or <n>s|m|h|d (e.g. 300 or 5m)${zero ? ' or 0' : ''}, got "${String(args?.value)}"`,
       },
     });
 }
@@ -84,6 +86,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsDuration() ACCESS_TOKEN_TTL?: string;
   @IsOptional() @IsDuration() REFRESH_TOKEN_TTL?: string;
   @IsOptional() @IsDuration() SESSION_MAX_LIFETIME?: string;
+  @IsOptional() @IsDuration({ zero: true }) SIGNING_KEY_ROTATION?: string;
   @IsOptional() @IsDuration() TEMPORARY_PASSWORD_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_LINK_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_SESSION_TTL?: string;

@@ -23,7 +23,12 @@ describe('loadSettings', () => {
       publicUrl: 'http://localhost:3000',
       trustProxy: false,
     });
-    expect(s.tokens).toEqual({ accessTtl: 900, refreshTtl: 604800, sessionMaxLifetime: 2592000 });
+    expect(s.tokens).toEqual({
+      accessTtl: 900,
+      refreshTtl: 604800,
+      sessionMaxLifetime: 2592000,
+      signingKeyRotation: 7776000,
+    });
     expect(s.reset).toEqual({ linkTtl: 300, sessionTtl: 600, disclosure: 'explicit' });
     expect(s.password).toEqual({ minLength: 8, maxLength: 128, history: 3, temporaryTtl: 604800 });
     expect(s.admin.username).toBe('admin');
@@ -37,8 +42,22 @@ describe('loadSettings', () => {
       SESSION_MAX_LIFETIME: '12h',
       TEMPORARY_PASSWORD_TTL: '1d',
     });
-    expect(s.tokens).toEqual({ accessTtl: 300, refreshTtl: 172800, sessionMaxLifetime: 43200 });
+    expect(s.tokens).toEqual({
+      accessTtl: 300,
+      refreshTtl: 172800,
+      sessionMaxLifetime: 43200,
+      signingKeyRotation: 7776000,
+    });
     expect(s.password.temporaryTtl).toBe(86400);
+  });
+
+  it('reads SIGNING_KEY_ROTATION as a duration, or 0 for rotation by hand only', () => {
+    expect(loadSettings({ SIGNING_KEY_ROTATION: '30d' }).tokens.signingKeyRotation).toBe(2592000);
+    expect(loadSettings({ SIGNING_KEY_ROTATION: '0' }).tokens.signingKeyRotation).toBe(0);
+    expect(problemsOf({ SIGNING_KEY_ROTATION: 'never' }).join('\n')).toMatch(
+      /SIGNING_KEY_ROTATION must be integer seconds or <n>s\|m\|h\|d \(e\.g\. 300 or 5m\) or 0/,
+    );
+    expect(problemsOf({ ACCESS_TOKEN_TTL: '0' }).join('\n')).toMatch(/ACCESS_TOKEN_TTL/);
   });
 
   it('names every bad variable at once', () => {

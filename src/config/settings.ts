@@ -32,7 +32,13 @@ export interface Settings {
   };
   admin: { username: string; password: string | undefined };
   /** Seconds. A session ends `sessionMaxLifetime` after sign-in, however often it is refreshed. */
-  tokens: { accessTtl: number; refreshTtl: number; sessionMaxLifetime: number };
+  tokens: {
+    accessTtl: number;
+    refreshTtl: number;
+    sessionMaxLifetime: number;
+    /** Seconds between automatic signing-key rotations; 0 = only by hand. */
+    signingKeyRotation: number;
+  };
   reset: { linkTtl: number; sessionTtl: number; disclosure: ResetDisclosure };
   /** `temporaryTtl`: seconds a temporary password (set by an admin) keeps working. */
   password: { minLength: number; maxLength: number; history: number; temporaryTtl: number };
@@ -109,6 +115,8 @@ export function loadSettings(
       accessTtl: durationOr(env.ACCESS_TOKEN_TTL, '15m'),
       refreshTtl: durationOr(env.REFRESH_TOKEN_TTL, '7d'),
       sessionMaxLifetime: durationOr(env.SESSION_MAX_LIFETIME, '30d'),
+      signingKeyRotation:
+        env.SIGNING_KEY_ROTATION?.trim() === '0' ? 0 : durationOr(env.SIGNING_KEY_ROTATION, '90d'),
     },
     reset: {
       linkTtl: durationOr(env.PASSWORD_RESET_LINK_TTL, '5m'),

@@ -63,6 +63,10 @@ export const ErrorCode = {
   EMAIL_TAKEN: { status: HttpStatus.CONFLICT, title: 'The email address is taken' },
   USER_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'No such user' },
   SELF_LOCKOUT: { status: HttpStatus.CONFLICT, title: 'An admin cannot lock themselves out' },
+  SIGNING_KEY_EXTERNAL: {
+    status: HttpStatus.CONFLICT,
+    title: 'The signing key is managed outside Portcullis',
+  },
   CHALLENGE_INVALID: {
     status: HttpStatus.UNAUTHORIZED,
     title: 'The sign-in challenge is not valid',
