@@ -50,6 +50,8 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private client?: pg.Client;
   private reconnectTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** Said once per outage, not at every reconnection attempt. */
+  private warned = false;
 
   constructor(config: ConfigService<Settings, true>) {
     this.url = config.get('database', { infer: true }).url;
@@ -122,6 +124,10 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     this.client = client;
+    if (this.warned) {
+      this.logger.log("listening for other instances' changes again");
+      this.warned = false;
+    }
     // Whatever happened while nobody listened is unknown: every cache starts afresh.
     for (const handler of this.resyncHandlers) {
       handler();
@@ -139,11 +145,14 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.stopped || this.reconnectTimer) {
       return;
     }
-    const reason = error instanceof Error ? ` (${error.message})` : '';
-    this.logger.warn(
-      `lost the connection that listens for other instances' changes${reason}; ` +
-        `reconnecting in ${RECONNECT_DELAY_MS / 1000} s`,
-    );
+    if (!this.warned) {
+      this.warned = true;
+      const reason = error instanceof Error ? ` (${error.message})` : '';
+      this.logger.warn(
+        `lost the connection that listens for other instances' changes${reason}; ` +
+          `retrying every ${RECONNECT_DELAY_MS / 1000} s`,
+      );
+    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.listen();

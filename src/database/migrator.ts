@@ -12,12 +12,15 @@ export async function migrateUnderLock(dataSource: DataSource): Promise<string[]
   try {
     await runner.connect();
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    // A migration of a large table may take longer than the statement timeout requests get.
+    await runner.query('SET statement_timeout = 0');
     try {
       const executor = new MigrationExecutor(dataSource, runner);
       executor.transaction = 'each';
       const applied = await executor.executePendingMigrations();
       return applied.map((m) => m.name);
     } finally {
+      await runner.query('RESET statement_timeout');
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
     }
   } finally {

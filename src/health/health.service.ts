@@ -20,10 +20,14 @@ export class HealthService {
     try {
       upToDate = await migrationsUpToDate(this.dataSource);
     } catch {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The database does not answer.');
+      throw new AppError('SERVICE_UNAVAILABLE', 'The database does not answer.', {
+        headers: { 'Retry-After': '5' },
+      });
     }
     if (!upToDate) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'Database migrations are not all applied.');
+      throw new AppError('SERVICE_UNAVAILABLE', 'Database migrations are not all applied.', {
+        headers: { 'Retry-After': '5' },
+      });
     }
     return { status: 'ok', checks: { database: 'up', migrations: 'applied' } };
   }

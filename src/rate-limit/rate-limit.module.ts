@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Redis } from 'ioredis';
 import { Clock } from '../common/clock.js';
@@ -15,12 +15,28 @@ import { LoginThrottle } from './login-throttle.js';
       inject: [ConfigService, Clock],
       useFactory: (config: ConfigService<Settings, true>, clock: Clock) => {
         const { url, keyPrefix } = config.get('redis', { infer: true });
-        return url
-          ? new RedisAttemptStore(
-              new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true }),
-              keyPrefix,
-            )
-          : new MemoryAttemptStore(() => clock.now().getTime());
+        if (!url) {
+          return new MemoryAttemptStore(() => clock.now().getTime());
+        }
+        const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+        // While Redis is down, attempts fail closed (503, see ProblemDetailsFilter); say so once.
+        const logger = new Logger('Redis');
+        let down = false;
+        redis.on('error', (error: Error) => {
+          if (!down) {
+            down = true;
+            logger.warn(
+              `Redis cannot be reached (${error.message}): sign-ins answer 503 until it is back`,
+            );
+          }
+        });
+        redis.on('ready', () => {
+          if (down) {
+            down = false;
+            logger.log('Redis is back');
+          }
+        });
+        return new RedisAttemptStore(redis, keyPrefix);
       },
     },
     AttemptLimiter,

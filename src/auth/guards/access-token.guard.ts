@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC } from '../../common/decorators/public.decorator.js';
 import { AppError } from '../../common/errors/app-error.js';
+import { unavailableDependency } from '../../common/errors/unavailable.js';
 
 /** Global and secure by default: every route needs an access token unless marked @Public(). */
 @Injectable()
@@ -20,6 +21,9 @@ export class AccessTokenGuard extends AuthGuard('access-token') {
   }
 
   override handleRequest<T>(error: unknown, user: T | false): T {
+    if (unavailableDependency(error)) {
+      throw error; // the token may be fine: the database is not (503, see ProblemDetailsFilter)
+    }
     if (error || !user) {
       throw new AppError('UNAUTHORIZED', 'A valid access token is required.');
     }

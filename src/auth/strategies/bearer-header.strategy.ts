@@ -27,7 +27,12 @@ export class BearerHeaderStrategy extends Strategy {
     }
     this.verify(token, (error, user) => {
       if (error) {
-        this.error(error instanceof Error ? error : new Error('bearer token verification failed'));
+        // Passed on as it is (an unreachable database must stay recognisable: a 503, not a 401).
+        this.error(
+          typeof error === 'object' && error !== null
+            ? (error as Error)
+            : new Error('bearer token verification failed'),
+        );
       } else if (!user) {
         this.fail('Bearer realm="portcullis", error="invalid_token"', 401);
       } else {

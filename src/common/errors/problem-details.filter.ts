@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, type ErrorCodeName, type FieldProblem } from './app-error.js';
+import { type Dependency, unavailableDependency } from './unavailable.js';
 
 export interface ProblemDocument {
   type: string;
@@ -101,6 +102,10 @@ export function problemDocument(
   };
 }
 
+/** How long a client should wait before retrying while a dependency is unavailable. */
+const RETRY_AFTER_SECONDS = 5;
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+
 /**
  * The one exception filter: every error leaves as an RFC 9457 problem document with a stable
  * `code`. Unexpected errors are logged with the request id and answered with a bare 500.
@@ -109,10 +114,14 @@ export function problemDocument(
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  /** When an unavailable dependency was last logged, so an outage logs once per interval. */
+  private readonly lastOutageLog = new Map<Dependency, number>();
+
+  catch(caught: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    const exception = this.unavailable(caught) ?? caught;
     const problem = this.toProblem(exception, request);
     if (exception instanceof AppError && exception.headers) {
       void reply.headers(exception.headers);
@@ -121,6 +130,32 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .status(problem.status)
       .header('content-type', 'application/problem+json')
       .send(problem);
+  }
+
+  /**
+   * The database or Redis cannot be reached: 503 with Retry-After, never 500, and one warning
+   * per dependency every OUTAGE_LOG_INTERVAL_MS rather than one per request.
+   */
+  private unavailable(exception: unknown): AppError | undefined {
+    const dependency = unavailableDependency(exception);
+    if (!dependency) {
+      return undefined;
+    }
+    const now = Date.now();
+    if (now - (this.lastOutageLog.get(dependency) ?? 0) >= OUTAGE_LOG_INTERVAL_MS) {
+      this.lastOutageLog.set(dependency, now);
+      this.logger.warn(
+        `${dependency === 'redis' ? 'Redis' : 'the database'} cannot be reached; answering 503 ` +
+          `until it is back (${exception instanceof Error ? exception.message : String(exception)})`,
+      );
+    }
+    return new AppError(
+      'SERVICE_UNAVAILABLE',
+      dependency === 'redis'
+        ? 'Sign-in and other limited attempts are paused: the attempt counters cannot be reached. Try again shortly.'
+        : 'The database cannot be reached right now. Try again shortly.',
+      { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
+    );
   }
 
   toProblem(exception: unknown, request: FastifyRequest): ProblemDocument {
