@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,7 +43,8 @@ export interface ServiceProcess {
 export async function startService(env: Record<string, string> = {}): Promise<ServiceProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-process-'));
   const template = process.env.PORTCULLIS_PGLITE_TEMPLATE;
-  const database = await scratchDatabase();
+  // A DATABASE_URL given by the caller (several instances on one database) is used as it is.
+  const database = env.DATABASE_URL ? undefined : await scratchDatabase();
   if (!database && template) {
     cpSync(template, join(dataDir, 'pgdata'), { recursive: true });
   }
@@ -105,7 +107,7 @@ async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<voi
   if (!adminUrl) {
     return undefined;
   }
-  const name = `portcullis_process_${process.pid}_${Date.now()}`;
+  const name = `portcullis_process_${process.pid}_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const run = async (sql: string) => {
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
