@@ -9,7 +9,12 @@ import {
 } from './common/errors/framework-errors.js';
 import { proxyTrust } from './common/proxy-trust.js';
 import { createValidationPipe } from './common/errors/validation.js';
-import { documentRequestProblems, errorCodeList, requestRules } from './common/openapi.js';
+import {
+  documentOpenRoutes,
+  documentRequestProblems,
+  errorCodeList,
+  requestRules,
+} from './common/openapi.js';
 import { parseJsonBody } from './common/validation/json-body.js';
 import type { Settings } from './config/settings.js';
 import { AppLogger } from './logging/app-logger.js';
@@ -113,11 +118,32 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
           requestRules(settings.http.bodyLimitBytes),
       )
       .setVersion('0.1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .addServer(settings.http.publicUrl)
+      .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+      // Relative first: "Try it out" then calls the host the document was loaded from, whatever
+      // name it was reached by; PUBLIC_URL second, for clients generated from a saved copy.
+      .addServer('/', 'the host that serves this document')
+      .addServer(settings.http.publicUrl, 'PUBLIC_URL')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'An access token: the accessToken of a sign-in (POST /api/v1/auth/login, …/login/two-factor) ' +
+          'or of POST /api/v1/auth/refresh.',
+      })
+      // addSecurity, not addBearerAuth, which would call the opaque reset token a JWT.
+      .addSecurity('reset-session', {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'A password reset session: the opaque resetToken answered by ' +
+          'POST /api/v1/password-reset/sessions (opening the emailed link). It works only for the ' +
+          'reset steps, in their order.',
+      })
       .build(),
   );
   documentRequestProblems(document);
+  documentOpenRoutes(document);
   document.components ??= {};
   document.components.schemas = {
     ...document.components.schemas,
