@@ -12,7 +12,7 @@ import { createValidationPipe } from './common/errors/validation.js';
 import {
   documentOpenRoutes,
   documentRequestProblems,
-  errorCodeList,
+  problemSchema,
   requestRules,
 } from './common/openapi.js';
 import { parseJsonBody } from './common/validation/json-body.js';
@@ -145,34 +145,6 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   documentRequestProblems(document);
   documentOpenRoutes(document);
   document.components ??= {};
-  document.components.schemas = {
-    ...document.components.schemas,
-    Problem: {
-      type: 'object',
-      required: ['type', 'title', 'status', 'detail', 'code'],
-      properties: {
-        type: { type: 'string', format: 'uri' },
-        title: { type: 'string' },
-        status: { type: 'integer' },
-        detail: { type: 'string' },
-        code: {
-          type: 'string',
-          description: `stable UPPER_SNAKE identifier; the codes so far: ${errorCodeList()}`,
-        },
-        errors: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['field', 'message'],
-            properties: {
-              field: { type: 'string' },
-              message: { type: 'string' },
-              rule: { type: 'string' },
-            },
-          },
-        },
-      },
-    },
-  };
+  document.components.schemas = { ...document.components.schemas, Problem: problemSchema() };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

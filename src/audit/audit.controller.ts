@@ -8,6 +8,7 @@ import { AuditEventDto, AuditEventPageDto, AuditQueryDto } from './dto/audit-eve
 @ApiTags('admin')
 @ApiBearerAuth()
 @Roles('admin')
+@ApiProblems('UNAUTHORIZED', 'FORBIDDEN', 'PASSWORD_CHANGE_REQUIRED')
 @Controller('api/v1/admin/audit-events')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
@@ -15,7 +16,7 @@ export class AuditController {
   @Get()
   @ApiOperation({ summary: 'List audit events, newest first' })
   @ApiOkResponse({ type: AuditEventPageDto })
-  @ApiProblems('VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN')
+  @ApiProblems('VALIDATION_FAILED')
   async list(@Query() query: AuditQueryDto): Promise<AuditEventPageDto> {
     const { items, total } = await this.audit.list(query);
     return {

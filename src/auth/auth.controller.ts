@@ -44,7 +44,7 @@ export class AuthController {
   })
   @ApiProblems(
     'VALIDATION_FAILED',
-    'INVALID_CREDENTIALS',
+    { code: 'INVALID_CREDENTIALS', detail: 'The username or password is not correct.' },
     'PASSWORD_EXPIRED',
     'ACCOUNT_DISABLED',
     'TOO_MANY_ATTEMPTS',
@@ -61,7 +61,7 @@ export class AuthController {
   @ApiOkResponse({ type: SignInDto })
   @ApiProblems(
     'VALIDATION_FAILED',
-    ['INVALID_TOTP_CODE', 401],
+    { code: 'INVALID_TOTP_CODE', status: 401 },
     'CHALLENGE_INVALID',
     'PASSWORD_EXPIRED',
     'ACCOUNT_DISABLED',

@@ -1,43 +1,195 @@
-import { applyDecorators } from '@nestjs/common';
 import {
-  ApiResponse,
+  DECORATORS,
+  type ExampleObject,
   type OpenAPIObject,
   type OperationObject,
   type ResponseObject,
+  type SchemaObject,
 } from '@nestjs/swagger';
 import { MAX_PATH_PARAMETER_LENGTH } from './errors/framework-errors.js';
-import { ErrorCode, type ErrorCodeName } from './errors/app-error.js';
+import { ErrorCode, type ErrorCodeName, type FieldProblem } from './errors/app-error.js';
+import { problemDocument } from './errors/problem-details.filter.js';
 import { MAX_JSON_DEPTH } from './validation/json-body.js';
 
-/** The problem+json answer of one status, listing the codes it may carry. */
-function problemResponse(status: number, codes: ErrorCodeName[]): ResponseObject {
+/**
+ * A problem answer a route documents: its code and, where the route differs from the code's
+ * defaults, the status it answers with or the words it uses.
+ */
+export interface DocumentedProblem {
+  code: ErrorCodeName;
+  status?: number;
+  detail?: string;
+}
+
+/**
+ * The `detail` of each code's example: what the server says most often with that code, in the
+ * words of the service or the framework handler that throws it. A code not listed here has no
+ * words of its own: the filter then repeats the title, and so does the example.
+ */
+const EXAMPLE_DETAIL: Partial<Record<ErrorCodeName, string>> = {
+  VALIDATION_FAILED: 'Some fields are not valid; see errors.',
+  MALFORMED_REQUEST: 'The request body is not valid JSON.',
+  URI_TOO_LONG: `A part of the URL path is longer than ${MAX_PATH_PARAMETER_LENGTH} characters.`,
+  PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit.',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the request body as application/json.',
+  UNAUTHORIZED: 'A valid access token is required.',
+  FORBIDDEN: 'You do not have the role this requires.',
+  INVALID_CREDENTIALS: 'The current password is not correct.',
+  ACCOUNT_DISABLED: 'This account is disabled. Contact your administrator.',
+  TOO_MANY_ATTEMPTS: 'Too many failed attempts. Try again in 60 seconds.',
+  INVALID_REFRESH_TOKEN: 'The refresh token is not valid, expired or already used.',
+  PASSWORD_EXPIRED: 'The temporary password has expired. Ask your administrator to set a new one.',
+  PASSWORD_CHANGE_REQUIRED:
+    'Your password is temporary: change it with PUT /api/v1/me/password first.',
+  PASSWORD_POLICY_VIOLATION: 'The password must be at least 8 characters long.',
+  USERNAME_TAKEN: 'Another user already has this username.',
+  EMAIL_TAKEN: 'Another user already has this email address.',
+  USER_NOT_FOUND: 'There is no user with this id.',
+  SELF_LOCKOUT: 'You cannot disable your own account or remove your own admin role.',
+  CHALLENGE_INVALID: 'The sign-in has expired or is not valid; sign in again.',
+  INVALID_TOTP_CODE: 'The code is not valid.',
+  TWO_FACTOR_ALREADY_CONFIGURED: 'Two-factor authentication is already on; turn it off first.',
+  TWO_FACTOR_SETUP_REQUIRED: 'Start with POST /api/v1/me/two-factor/setup.',
+  TWO_FACTOR_NOT_ENABLED: 'Two-factor authentication is not on.',
+  TWO_FACTOR_REQUIRED:
+    'Confirm with your authenticator (or set one up) before choosing a new password.',
+  NO_EMAIL_BOUND:
+    'No email is bound to this account; contact the administrator to reset the password.',
+  RESET_LINK_INVALID:
+    'This reset link is not valid (a newer one may have been sent). Ask for a new link.',
+  RESET_LINK_EXPIRED:
+    'This reset link has expired (links are valid for 5 minutes). Ask for a new link.',
+  RESET_LINK_USED: 'This reset link was already used. Ask for a new link.',
+  RESET_SESSION_INVALID: 'This password reset has expired or ended; ask for a new link.',
+  SERVICE_UNAVAILABLE: 'The database does not answer.',
+  SIGNING_KEY_EXTERNAL:
+    'The signing key comes from JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: replace it there.',
+};
+
+/** The `errors` of the examples of the codes that list broken rules. */
+const EXAMPLE_ERRORS: Partial<Record<ErrorCodeName, FieldProblem[]>> = {
+  // What every route with a body answers to a field it does not know.
+  VALIDATION_FAILED: [
+    {
+      field: 'nickname',
+      message: 'nickname is not an accepted field',
+      rule: 'whitelistValidation',
+    },
+  ],
+  PASSWORD_POLICY_VIOLATION: [
+    {
+      field: 'password',
+      message: 'password must be at least 8 characters long',
+      rule: 'minLength',
+    },
+  ],
+};
+
+/** One example of a problem answer, built by the exception filter's own function. */
+function problemExample({ code, status, detail }: DocumentedProblem): ExampleObject {
+  const document = problemDocument(code, detail ?? EXAMPLE_DETAIL[code], EXAMPLE_ERRORS[code]);
+  return { summary: document.title, value: { ...document, status: status ?? document.status } };
+}
+
+/** The problem+json answer of one status, with an example of each code it may carry. */
+function problemResponse(status: number, problems: DocumentedProblem[]): ResponseObject {
   return {
-    description: `problem+json with code ${codes.join(' | ')}`,
+    description: `problem+json with code ${problems.map((p) => p.code).join(' | ')}`,
+    ...(status === 429
+      ? {
+          headers: {
+            'Retry-After': {
+              description: 'seconds to wait before the next attempt can succeed',
+              schema: { type: 'integer', minimum: 1 },
+            },
+          },
+        }
+      : {}),
     content: {
       'application/problem+json': {
         schema: { $ref: '#/components/schemas/Problem' },
         examples: Object.fromEntries(
-          codes.map((code) => [code, { value: { status, code, title: ErrorCode[code].title } }]),
+          problems.map((problem) => [problem.code, problemExample({ ...problem, status })]),
         ),
       },
     },
   };
 }
 
-/** Documents the problem+json answers a route can give, grouped by status, with their codes. */
-export function ApiProblems(
-  ...codes: (ErrorCodeName | [ErrorCodeName, number])[]
-): MethodDecorator & ClassDecorator {
-  const byStatus = new Map<number, ErrorCodeName[]>();
-  for (const entry of codes) {
-    const [code, status] = typeof entry === 'string' ? [entry, ErrorCode[entry].status] : entry;
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+const PROBLEMS = 'portcullis:api-problems';
+
+function statusOf(problem: DocumentedProblem): number {
+  return problem.status ?? ErrorCode[problem.code].status;
+}
+
+/** Records more problems for a route or a controller; returns all it has, each code once a status. */
+function recordProblems(target: object, added: DocumentedProblem[]): DocumentedProblem[] {
+  const all = [
+    ...((Reflect.getMetadata(PROBLEMS, target) as DocumentedProblem[] | undefined) ?? []),
+  ];
+  for (const problem of added) {
+    if (!all.some((p) => p.code === problem.code && statusOf(p) === statusOf(problem))) {
+      all.push(problem);
+    }
   }
-  return applyDecorators(
-    ...[...byStatus.entries()].map(([status, list]) =>
-      ApiResponse({ status, ...problemResponse(status, list) }),
-    ),
-  );
+  Reflect.defineMetadata(PROBLEMS, all, target);
+  return all;
+}
+
+/**
+ * Sets the problem answers of `statuses` on a route handler or a controller class, in Swagger's
+ * own metadata (what @ApiResponse writes), replacing what was there: @ApiResponse would append a
+ * second description to the first.
+ */
+function setProblemAnswers(
+  target: object,
+  problems: DocumentedProblem[],
+  statuses = new Set(problems.map(statusOf)),
+): void {
+  const answers = {
+    ...(Reflect.getMetadata(DECORATORS.API_RESPONSE, target) as object | undefined),
+  } as Record<number, ResponseObject>;
+  for (const status of statuses) {
+    answers[status] = problemResponse(
+      status,
+      problems.filter((p) => statusOf(p) === status),
+    );
+  }
+  Reflect.defineMetadata(DECORATORS.API_RESPONSE, answers, target);
+}
+
+/**
+ * Documents the problem+json answers a route can give, grouped by status, with their codes. On a
+ * controller, for every route: Swagger lets a route's own answer of a status replace the
+ * controller's answer of that status, so such a route gets the controller's codes added to its
+ * own (a route that checks the password answers 401 INVALID_CREDENTIALS, and 401 UNAUTHORIZED
+ * without a token, like every route of its controller).
+ */
+export function ApiProblems(
+  ...entries: (ErrorCodeName | DocumentedProblem)[]
+): MethodDecorator & ClassDecorator {
+  const problems = entries.map((entry) => (typeof entry === 'string' ? { code: entry } : entry));
+  return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (descriptor) {
+      const handler = descriptor.value as object;
+      setProblemAnswers(handler, recordProblems(handler, problems));
+      return;
+    }
+    const controller = target as { prototype: object };
+    setProblemAnswers(controller, recordProblems(controller, problems));
+    for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+      const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as unknown;
+      if (typeof handler !== 'function') {
+        continue;
+      }
+      const own = Reflect.getMetadata(PROBLEMS, handler) as DocumentedProblem[] | undefined;
+      const shared = new Set((own ?? []).map(statusOf));
+      const added = problems.filter((p) => shared.has(statusOf(p)));
+      if (added.length > 0) {
+        setProblemAnswers(handler, recordProblems(handler, added), shared);
+      }
+    }
+  };
 }
 
 /** Adds `code` to the operation's problem answer of its status, creating the answer if needed. */
@@ -48,9 +200,13 @@ function addProblem(operation: OperationObject, code: ErrorCodeName): void {
   if (existing && !examples) {
     return; // an answer of another kind with this status; leave it as the route describes it
   }
-  const codes = Object.keys(examples ?? {}) as ErrorCodeName[];
-  if (!codes.includes(code)) {
-    operation.responses[String(status)] = problemResponse(status, [...codes, code]);
+  if (!existing || !examples) {
+    operation.responses[String(status)] = problemResponse(status, [{ code }]);
+    return;
+  }
+  if (!(code in examples)) {
+    examples[code] = problemExample({ code, status });
+    existing.description = `${existing.description} | ${code}`;
   }
 }
 
@@ -91,6 +247,46 @@ export function documentOpenRoutes(document: OpenAPIObject): void {
       }
     }
   }
+}
+
+/** RFC 9457 problem details, as the global exception filter writes them. */
+export function problemSchema(): SchemaObject {
+  return {
+    type: 'object',
+    required: ['type', 'title', 'status', 'detail', 'code'],
+    properties: {
+      type: {
+        type: 'string',
+        format: 'uri',
+        description: 'a URI naming the code, e.g. https://portcullis.dev/problems/not-found',
+      },
+      title: { type: 'string', description: "the code's fixed title" },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string', description: 'what went wrong this time, for people' },
+      code: {
+        type: 'string',
+        // Not an enum: new codes may be added, and a generated client must not fail on them.
+        description: `stable UPPER_SNAKE identifier; the codes so far: ${errorCodeList()}`,
+      },
+      errors: {
+        type: 'array',
+        description: 'with VALIDATION_FAILED and PASSWORD_POLICY_VIOLATION: each broken rule',
+        items: {
+          type: 'object',
+          required: ['field', 'message'],
+          properties: {
+            field: { type: 'string' },
+            message: { type: 'string' },
+            rule: { type: 'string' },
+          },
+        },
+      },
+      requestId: {
+        type: 'string',
+        description: 'with INTERNAL_ERROR only: the id under which the error was logged',
+      },
+    },
+  };
 }
 
 /** The rules every request follows, for the document's description. */

@@ -36,7 +36,15 @@ export class PasswordResetController {
     summary: 'Ask for a reset link by username or email; answered once the mail is queued',
   })
   @ApiAcceptedResponse({ type: ResetRequestedDto })
-  @ApiProblems('VALIDATION_FAILED', 'USER_NOT_FOUND', 'NO_EMAIL_BOUND', 'TOO_MANY_ATTEMPTS')
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    {
+      code: 'USER_NOT_FOUND',
+      detail: 'Incorrect username: no account has this username or email.',
+    },
+    'NO_EMAIL_BOUND',
+    'TOO_MANY_ATTEMPTS',
+  )
   request(@Body() dto: ResetRequestDto, @ClientIp() ip: string): Promise<ResetRequestedDto> {
     return this.resets.request(dto.identifier, ip);
   }
@@ -55,7 +63,10 @@ export class PasswordResetController {
   @HttpCode(200)
   @ApiOperation({ summary: 'For a user without 2FA: a new authenticator secret and its QR code' })
   @ApiOkResponse({ type: TwoFactorSetupDto })
-  @ApiProblems('TWO_FACTOR_ALREADY_CONFIGURED')
+  @ApiProblems({
+    code: 'TWO_FACTOR_ALREADY_CONFIGURED',
+    detail: 'Your account already has an authenticator: enter a code from it (or a recovery code).',
+  })
   setup(@CurrentReset() reset: ResetContext): Promise<TwoFactorSetupDto> {
     return this.resets.twoFactorSetup(reset);
   }
@@ -70,7 +81,10 @@ export class PasswordResetController {
   @ApiProblems(
     'VALIDATION_FAILED',
     'INVALID_TOTP_CODE',
-    'TWO_FACTOR_SETUP_REQUIRED',
+    {
+      code: 'TWO_FACTOR_SETUP_REQUIRED',
+      detail: 'Set up an authenticator first (POST …/two-factor/setup).',
+    },
     'TOO_MANY_ATTEMPTS',
   )
   verify(

@@ -100,7 +100,10 @@ export class AdminUsersController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user and every session of theirs' })
   @ApiNoContentResponse()
-  @ApiProblems('USER_NOT_FOUND', 'SELF_LOCKOUT')
+  @ApiProblems('USER_NOT_FOUND', {
+    code: 'SELF_LOCKOUT',
+    detail: 'You cannot delete your own account.',
+  })
   async delete(
     @UserId() id: string,
     @CurrentUser() me: Principal,

@@ -54,9 +54,12 @@ export class MeTwoFactorController {
   @ApiOkResponse({ type: RecoveryCodesDto })
   @ApiProblems(
     'VALIDATION_FAILED',
-    'INVALID_TOTP_CODE',
+    {
+      code: 'INVALID_TOTP_CODE',
+      detail: 'The code is not valid. Check the time on your phone and try the next code.',
+    },
     'TWO_FACTOR_SETUP_REQUIRED',
-    'TWO_FACTOR_ALREADY_CONFIGURED',
+    { code: 'TWO_FACTOR_ALREADY_CONFIGURED', detail: 'Two-factor authentication is already on.' },
     'TOO_MANY_ATTEMPTS',
   )
   async enable(
