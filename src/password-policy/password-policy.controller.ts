@@ -13,9 +13,13 @@ class PolicyRuleDto {
 }
 
 class PasswordPolicyDto {
-  @ApiProperty({ example: 8 }) minLength!: number;
-  @ApiProperty({ example: 128 }) maxLength!: number;
-  @ApiProperty({ example: 3, description: 'a new password may not equal any of the last N' })
+  @ApiProperty({ type: 'integer', example: 8 }) minLength!: number;
+  @ApiProperty({ type: 'integer', example: 128 }) maxLength!: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 3,
+    description: 'a new password may not equal any of the last N',
+  })
   historySize!: number;
   @ApiProperty({ type: [PolicyRuleDto] }) rules!: PolicyRuleDto[];
 }

@@ -17,6 +17,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
@@ -31,6 +32,7 @@ import { UpdateUserDto } from './dto/update-user.dto.js';
 import { UserDto, UserPageDto } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
 
+/** The user's id from the path: a UUID, or else 404 USER_NOT_FOUND like an unknown one. */
 const UserId = () =>
   Param(
     'id',
@@ -38,6 +40,14 @@ const UserId = () =>
       exceptionFactory: () => new AppError('USER_NOT_FOUND', 'There is no user with this id.'),
     }),
   );
+/** Documents UserId() on a route. */
+const ApiUserId = () =>
+  ApiParam({
+    name: 'id',
+    type: String,
+    format: 'uuid',
+    description: 'the id of the user; any other value answers 404 USER_NOT_FOUND',
+  });
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -74,6 +84,7 @@ export class AdminUsersController {
   }
 
   @Get(':id')
+  @ApiUserId()
   @ApiOperation({ summary: 'Get one user' })
   @ApiOkResponse({ type: UserDto })
   @ApiProblems('USER_NOT_FOUND')
@@ -82,6 +93,7 @@ export class AdminUsersController {
   }
 
   @Patch(':id')
+  @ApiUserId()
   @ApiOperation({
     summary: "Change a user's email, roles or disabled state (disabling ends every session)",
   })
@@ -98,6 +110,7 @@ export class AdminUsersController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiUserId()
   @ApiOperation({ summary: 'Delete a user and every session of theirs' })
   @ApiNoContentResponse()
   @ApiProblems('USER_NOT_FOUND', {
@@ -114,6 +127,7 @@ export class AdminUsersController {
 
   @Delete(':id/two-factor')
   @HttpCode(204)
+  @ApiUserId()
   @ApiOperation({
     summary: "Remove a user's authenticator and recovery codes (the user is told by mail)",
   })
@@ -129,6 +143,7 @@ export class AdminUsersController {
 
   @Put(':id/password')
   @HttpCode(204)
+  @ApiUserId()
   @ApiOperation({
     summary: "Set a user's password (temporary by default); every session of the user ends",
   })

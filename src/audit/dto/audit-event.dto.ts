@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsUUID, Matches } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
+import { StringField } from '../../common/dto/fields.js';
 import { PageQueryDto } from '../../common/dto/pagination.dto.js';
 import type { AuditEventEntity } from '../audit-event.entity.js';
 
@@ -12,19 +13,24 @@ export class AuditQueryDto extends PageQueryDto {
   @IsUUID()
   userId?: string;
 
-  @ApiPropertyOptional({ example: 'login.failed' })
-  @IsOptional()
-  @Matches(/^[a-z_.]{1,64}$/, { message: 'type must be an event type such as login.failed' })
+  @StringField({
+    optional: true,
+    minLength: 1,
+    maxLength: 64,
+    pattern: /^[a-z_.]+$/,
+    message: 'type must be an event type such as login.failed',
+    example: 'login.failed',
+  })
   type?: string;
 }
 
 export class AuditEventDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'login.failed' }) type!: string;
-  @ApiProperty({ nullable: true, type: String }) actorId!: string | null;
-  @ApiProperty({ nullable: true, type: String }) subjectId!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) actorId!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) subjectId!: string | null;
   @ApiProperty({ nullable: true, type: String }) clientIp!: string | null;
-  @ApiProperty({ nullable: true, type: String }) flowId!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) flowId!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) details!: Record<string, unknown>;
   @ApiProperty({ format: 'date-time' }) occurredAt!: string;
 
@@ -44,7 +50,7 @@ export class AuditEventDto {
 
 export class AuditEventPageDto {
   @ApiProperty({ type: [AuditEventDto] }) items!: AuditEventDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
+  @ApiProperty({ type: 'integer' }) total!: number;
+  @ApiProperty({ type: 'integer' }) page!: number;
+  @ApiProperty({ type: 'integer' }) pageSize!: number;
 }

@@ -1,62 +1,34 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import {
-  HasNoInvisibleCharacters,
-  INVISIBLE_CHARACTERS_RULE,
-} from '../../common/validation/field-rules.js';
-import { PASSWORD_INPUT_MAX } from '../../users/dto/fields.js';
+import { CodeField, SignInNameField, StringField, TokenField } from '../../common/dto/fields.js';
+import { PasswordField } from '../../users/dto/fields.js';
+
+/** A device token as a client sends it back; the empty string counts as none. */
+const DEVICE_TOKEN_MAX_LENGTH = 128;
 
 export class LoginDto {
-  @ApiProperty({
-    description: `username or email, with ${INVISIBLE_CHARACTERS_RULE}`,
-    example: 'alice',
-    maxLength: 254,
-  })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(254)
-  @HasNoInvisibleCharacters()
-  username!: string;
+  @SignInNameField() username!: string;
 
-  @ApiProperty({ format: 'password', maxLength: PASSWORD_INPUT_MAX })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(PASSWORD_INPUT_MAX)
-  password!: string;
+  @PasswordField('the password') password!: string;
 
-  @ApiProperty({
-    required: false,
+  @StringField({
+    optional: true,
+    maxLength: DEVICE_TOKEN_MAX_LENGTH,
     description:
       'the deviceToken of an earlier full sign-in on this device: the account lockout does not apply to it',
-    maxLength: 128,
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(128)
   deviceToken?: string;
 }
 
 export class LoginTwoFactorDto {
-  @ApiProperty({ description: 'the challengeToken of the login answer' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(2048)
-  challengeToken!: string;
+  @TokenField(2048, 'the challengeToken of the login answer') challengeToken!: string;
 
-  @ApiProperty({ description: 'a 6-digit authenticator code, or a recovery code' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(64)
-  code!: string;
+  @CodeField('a 6-digit authenticator code, or a recovery code') code!: string;
 
-  @ApiProperty({
-    required: false,
+  @StringField({
+    optional: true,
+    maxLength: DEVICE_TOKEN_MAX_LENGTH,
     description: 'the device token sent with the password step, kept if it is still live',
-    maxLength: 128,
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(128)
   deviceToken?: string;
 }
 
@@ -64,23 +36,15 @@ export class TwoFactorChallengeDto {
   @ApiProperty({ enum: [true] }) twoFactorRequired!: true;
   @ApiProperty({ description: 'send it with the code to /api/v1/auth/login/two-factor' })
   challengeToken!: string;
-  @ApiProperty({ example: 300 }) expiresIn!: number;
+  @ApiProperty({ type: 'integer', example: 300, description: 'seconds' }) expiresIn!: number;
 }
 
 export class RefreshTokenDto {
-  @ApiProperty({ description: 'the refresh token of the last token pair' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
-  refreshToken!: string;
+  @TokenField(256, 'the refresh token of the last token pair') refreshToken!: string;
 }
 
 export class IntrospectDto {
-  @ApiProperty({ description: 'an access token' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(8192)
-  token!: string;
+  @TokenField(8192, 'an access token') token!: string;
 }
 
 export class TokenPairDto {
@@ -89,7 +53,11 @@ export class TokenPairDto {
   @ApiProperty({ description: 'opaque; single use: each refresh returns a new one' })
   refreshToken!: string;
   @ApiProperty({ enum: ['Bearer'] }) tokenType!: 'Bearer';
-  @ApiProperty({ description: 'seconds until the access token expires', example: 900 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'seconds until the access token expires',
+    example: 900,
+  })
   expiresIn!: number;
 }
 
@@ -106,8 +74,10 @@ export class IntrospectionDto {
   @ApiProperty() active!: boolean;
   @ApiProperty({ required: false }) sub?: string;
   @ApiProperty({ required: false }) sid?: string;
-  @ApiProperty({ required: false }) exp?: number;
-  @ApiProperty({ required: false }) iat?: number;
+  @ApiProperty({ required: false, type: 'integer', description: 'seconds since the epoch' })
+  exp?: number;
+  @ApiProperty({ required: false, type: 'integer', description: 'seconds since the epoch' })
+  iat?: number;
   @ApiProperty({ required: false }) iss?: string;
   @ApiProperty({ required: false, description: 'PUBLIC_URL' }) aud?: string;
   @ApiProperty({ required: false }) jti?: string;

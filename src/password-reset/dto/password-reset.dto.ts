@@ -1,22 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, MaxLength, MinLength } from 'class-validator';
-import {
-  HasNoInvisibleCharacters,
-  INVISIBLE_CHARACTERS_RULE,
-} from '../../common/validation/field-rules.js';
+import { CodeField, SignInNameField, TokenField } from '../../common/dto/fields.js';
 import { PasswordField } from '../../users/dto/fields.js';
 
 export class ResetRequestDto {
-  @ApiProperty({
-    description: `username or email, with ${INVISIBLE_CHARACTERS_RULE}`,
-    example: 'alice',
-    maxLength: 254,
-  })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(254)
-  @HasNoInvisibleCharacters()
-  identifier!: string;
+  @SignInNameField() identifier!: string;
 }
 
 export class ResetRequestedDto {
@@ -28,27 +15,19 @@ export class ResetRequestedDto {
 }
 
 export class OpenResetDto {
-  @ApiProperty({ description: 'the token of the emailed link' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
-  token!: string;
+  @TokenField(256, 'the token of the emailed link') token!: string;
 }
 
 export class ResetSessionDto {
   @ApiProperty({ description: 'send as Authorization: Bearer … to the next steps' })
   resetToken!: string;
-  @ApiProperty({ example: 600 }) expiresIn!: number;
+  @ApiProperty({ type: 'integer', example: 600, description: 'seconds' }) expiresIn!: number;
   @ApiProperty({ description: 'true: prove the existing authenticator; false: set one up first' })
   twoFactorConfigured!: boolean;
 }
 
 export class ResetCodeDto {
-  @ApiProperty({ description: 'a 6-digit authenticator code, or a recovery code' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(64)
-  code!: string;
+  @CodeField('a 6-digit authenticator code, or a recovery code') code!: string;
 }
 
 export class TwoFactorStepDto {

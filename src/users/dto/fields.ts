@@ -10,8 +10,8 @@ import {
   IsString,
   Matches,
   MaxLength,
-  MinLength,
 } from 'class-validator';
+import { EMAIL_MAX_LENGTH, StringField } from '../../common/dto/fields.js';
 import {
   EMAIL_CHARACTERS_RULE,
   HasSafeEmailCharacters,
@@ -23,34 +23,32 @@ export const PASSWORD_INPUT_MAX = 1024;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 
+const ROLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+const MAX_ROLES = 16;
+
 const trim = Transform(({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim() : value,
 );
 
 export function UsernameField(): PropertyDecorator {
-  return applyDecorators(
-    ApiProperty({
-      example: 'alice',
-      minLength: 3,
-      maxLength: 64,
-      pattern: USERNAME_PATTERN.source,
-    }),
-    IsString(),
-    Matches(USERNAME_PATTERN, {
-      message: 'username must be 3-64 letters, digits, dots, dashes or underscores',
-    }),
-  );
+  return StringField({
+    minLength: 3,
+    maxLength: 64,
+    pattern: USERNAME_PATTERN,
+    message: 'username must be 3-64 letters, digits, dots, dashes or underscores',
+    example: 'alice',
+  });
 }
 
 export function PasswordField(
-  description = 'checked against the password policy',
+  description = 'checked against the password policy (GET /api/v1/password-policy)',
 ): PropertyDecorator {
-  return applyDecorators(
-    ApiProperty({ format: 'password', maxLength: PASSWORD_INPUT_MAX, description }),
-    IsString(),
-    MinLength(1),
-    MaxLength(PASSWORD_INPUT_MAX),
-  );
+  return StringField({
+    minLength: 1,
+    maxLength: PASSWORD_INPUT_MAX,
+    format: 'password',
+    description,
+  });
 }
 
 /**
@@ -65,7 +63,8 @@ export function EmailField(options: { optional: boolean; nullable?: string }): P
   const doc = {
     example: 'alice@example.com',
     type: String,
-    maxLength: 254,
+    format: 'email',
+    maxLength: EMAIL_MAX_LENGTH,
     description,
     ...(options.nullable ? { nullable: true } : {}),
   };
@@ -76,7 +75,7 @@ export function EmailField(options: { optional: boolean; nullable?: string }): P
     ...(options.nullable ? [Nullable()] : []),
     trim,
     IsString({ message }),
-    MaxLength(254),
+    MaxLength(EMAIL_MAX_LENGTH),
     IsEmail({}, { message }),
     HasSafeEmailCharacters(),
   );
@@ -84,12 +83,18 @@ export function EmailField(options: { optional: boolean; nullable?: string }): P
 
 export function RolesField(): PropertyDecorator {
   return applyDecorators(
-    ApiPropertyOptional({ type: [String], example: ['admin'], maxItems: 16 }),
+    ApiPropertyOptional({
+      type: 'array',
+      items: { type: 'string', minLength: 1, maxLength: 32, pattern: ROLE_PATTERN.source },
+      maxItems: MAX_ROLES,
+      uniqueItems: true,
+      example: ['admin'],
+    }),
     IsOptional(),
     IsArray(),
-    ArrayMaxSize(16),
+    ArrayMaxSize(MAX_ROLES),
     ArrayUnique(),
-    Matches(/^[a-z][a-z0-9_-]{0,31}$/, {
+    Matches(ROLE_PATTERN, {
       each: true,
       message: 'each role must be 1-32 lowercase letters, digits, dashes or underscores',
     }),

@@ -1,11 +1,11 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { EMAIL_MAX_LENGTH, StringField } from '../../common/dto/fields.js';
 import { PageQueryDto } from '../../common/dto/pagination.dto.js';
 
 export class ListUsersQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ description: 'part of a username or email, case-insensitive' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(254)
+  @StringField({
+    optional: true,
+    maxLength: EMAIL_MAX_LENGTH,
+    description: 'part of a username or email, case-insensitive',
+  })
   search?: string;
 }

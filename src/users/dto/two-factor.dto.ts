@@ -1,13 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength, MinLength } from 'class-validator';
+import { CodeField } from '../../common/dto/fields.js';
 import { PasswordField } from './fields.js';
 
 export class TwoFactorCodeDto {
-  @ApiProperty({ description: 'a 6-digit code from the authenticator app', example: '123456' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(64)
-  code!: string;
+  @CodeField('a 6-digit code from the authenticator app') code!: string;
 }
 
 /** Setting up an authenticator takes the password: a stolen access token alone cannot bind one. */
@@ -18,11 +14,7 @@ export class StartTwoFactorSetupDto {
 export class DisableTwoFactorDto {
   @PasswordField('the current password') currentPassword!: string;
 
-  @ApiProperty({ description: 'a current authenticator code, or one of the recovery codes' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(64)
-  code!: string;
+  @CodeField('a current authenticator code, or one of the recovery codes') code!: string;
 }
 
 export class TwoFactorSetupDto {

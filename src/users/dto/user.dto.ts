@@ -34,9 +34,9 @@ export class UserDto {
 
 export class UserPageDto {
   @ApiProperty({ type: [UserDto] }) items!: UserDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
+  @ApiProperty({ type: 'integer' }) total!: number;
+  @ApiProperty({ type: 'integer' }) page!: number;
+  @ApiProperty({ type: 'integer' }) pageSize!: number;
 }
 
 /** The personal center's view of the signed-in user. */
