@@ -1,6 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const PROCESS_ENV_MESSAGE =
+  'Read settings through src/config/settings.ts (validated once at start, typed), not process.env';
+
 export default tseslint.config(
   {
     ignores: ['dist/', 'var/', 'coverage/', 'node_modules/', 'eslint.config.js', 'jest.config.js'],
@@ -18,6 +21,40 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
       curly: ['error', 'all'],
+    },
+  },
+  {
+    // Settings come from the environment once, validated at start (src/config/settings.ts), and
+    // reach the rest of the code as typed settings or ConfigService. Tests and benchmarks, which
+    // start the service, may read and set the environment.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: `${PROCESS_ENV_MESSAGE}.`,
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['process', 'node:process'].map((name) => ({
+            name,
+            importNames: ['env'],
+            message: `${PROCESS_ENV_MESSAGE}.`,
+          })),
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.property.name='process'][property.name='env']",
+          message: `${PROCESS_ENV_MESSAGE} (globalThis.process.env included).`,
+        },
+      ],
     },
   },
   {
