@@ -22,6 +22,12 @@ function firstAdminBox({ username, password }: GeneratedAdmin): string {
 }
 
 /**
+ * How long the drain after SIGTERM may take before the process exits anyway (exit code 1).
+ * deploy/kubernetes sizes the pods' termination grace period on it.
+ */
+export const DRAIN_LIMIT_MS = 20_000;
+
+/**
  * Starts the service on settings main.ts has validated, prints the first admin's generated
  * password when there is one, and drains on SIGTERM/SIGINT.
  */
@@ -58,9 +64,9 @@ export async function serve(
     logger.log(`${signal} received: draining requests and shutting down`);
     // A request that never ends must not keep the process alive forever.
     setTimeout(() => {
-      logger.error('shutdown took longer than 20 s: exiting anyway');
+      logger.error(`shutdown took longer than ${DRAIN_LIMIT_MS / 1000} s: exiting anyway`);
       process.exit(1);
-    }, 20_000).unref();
+    }, DRAIN_LIMIT_MS).unref();
     app
       .close()
       .then(() => process.exit(0))
