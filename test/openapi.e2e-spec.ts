@@ -282,13 +282,18 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('documents 413 and 415 on every route with a body, and 503 on readiness', () => {
+  it('documents 413 and 415 on every route with a body, and 503 on readiness and every API route that needs the database', () => {
     const missing = operations()
       .filter(({ operation }) => operation.requestBody)
       .flatMap(({ route, operation }) =>
         ['413', '415'].filter((s) => !operation.responses[s]).map((s) => `${route} ${s}`),
       );
     expect(missing).toEqual([]);
+    const without503 = operations()
+      .filter(({ route }) => route.includes(' /api/') && !route.endsWith('/password-policy'))
+      .filter(({ operation }) => !operation.responses['503'])
+      .map(({ route }) => route);
+    expect(without503).toEqual([]);
     const ready = doc.paths['/health/ready'].get?.responses['503'];
     expect(Object.keys(ready?.content?.['application/problem+json'].examples ?? {})).toEqual([
       'SERVICE_UNAVAILABLE',

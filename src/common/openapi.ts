@@ -229,9 +229,16 @@ export function documentRequestProblems(document: OpenAPIObject): void {
         addProblem(operation, 'PAYLOAD_TOO_LARGE');
         addProblem(operation, 'UNSUPPORTED_MEDIA_TYPE');
       }
+      if (path.startsWith('/api/') && !NO_DEPENDENCY.has(path)) {
+        // The database (or Redis, for attempt counters) cannot be reached: see unavailable.ts.
+        addProblem(operation, 'SERVICE_UNAVAILABLE');
+      }
     }
   }
 }
+
+/** API routes answered from memory alone: they work while the database is away. */
+const NO_DEPENDENCY = new Set(['/api/v1/password-policy']);
 
 /**
  * The global guard lets a request through without a token only on @Public() routes, and a route
