@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { Clock } from '../common/clock.js';
+import { TtlCache } from '../common/ttl-cache.js';
 import type { Settings } from '../config/settings.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import { SigningKeys } from './signing-keys.service.js';
@@ -35,6 +36,9 @@ export interface TokenSubject {
   amr: string[];
 }
 
+/** How long a checked access token's signature is trusted without checking it again. */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit'];
 
 /**
@@ -49,6 +53,13 @@ export class TokenService {
   private readonly issuer: string;
   readonly accessTtl: number;
   private readonly challengeKey: Buffer;
+  /**
+   * Access tokens whose signature and claims were checked, for a short while: an ES256 verify is
+   * most of what an authenticated request costs us. Only the token's own validity is cached;
+   * whether its session is still live is asked on every request (SessionsService), so a
+   * revocation still takes effect at once.
+   */
+  private readonly verified = new TtlCache<string, AccessClaims>(VERIFIED_TOKEN_TTL_MS, 10_000);
 
   constructor(
     private readonly jwt: JwtService,
@@ -114,6 +125,12 @@ export class TokenService {
 
   /** The claims of a genuine, unexpired access token of ours; null for anything else. */
   verifyAccessToken(token: string): AccessClaims | null {
+    const nowMs = this.clock.now().getTime();
+    const known = this.verified.get(token, nowMs);
+    if (known) {
+      // The signature was checked already; time moves on, so expiry is checked again.
+      return known.exp * 1000 > nowMs ? known : null;
+    }
     const claims = this.verify<AccessClaims>(token, ACCESS_TOKEN_TYP, {
       algorithms: ['ES256'],
       audience: this.issuer,
@@ -121,6 +138,7 @@ export class TokenService {
     if (!claims || typeof claims.sid !== 'string' || !Array.isArray(claims.roles)) {
       return null;
     }
+    this.verified.set(token, claims, nowMs);
     return claims;
   }
 
