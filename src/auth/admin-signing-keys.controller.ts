@@ -36,11 +36,6 @@ class SigningKeyDto {
   }
 }
 
-class SigningKeyListDto {
-  @ApiProperty({ type: [SigningKeyDto], description: 'newest first' })
-  items!: SigningKeyDto[];
-}
-
 class RotatedKeyDto {
   @ApiProperty({ description: 'the key that signs from now on' })
   kid!: string;
@@ -56,9 +51,9 @@ export class AdminSigningKeysController {
 
   @Get()
   @ApiOperation({ summary: 'The signing keys, active and retired, newest first' })
-  @ApiOkResponse({ type: SigningKeyListDto })
-  async list(): Promise<SigningKeyListDto> {
-    return { items: (await this.keys.list()).map((k) => SigningKeyDto.from(k)) };
+  @ApiOkResponse({ type: [SigningKeyDto], description: 'newest first' })
+  async list(): Promise<SigningKeyDto[]> {
+    return (await this.keys.list()).map((k) => SigningKeyDto.from(k));
   }
 
   @Post('rotate')
