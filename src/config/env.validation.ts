@@ -91,6 +91,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsDuration() PASSWORD_RESET_LINK_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_SESSION_TTL?: string;
   @IsOptional() @IsIn(['explicit', 'generic']) PASSWORD_RESET_DISCLOSURE?: string;
+  @IsOptional() @IsDuration() EMAIL_VERIFICATION_TTL?: string;
   @IsOptional() @IsIntegerIn(1, 1024) PASSWORD_MIN_LENGTH?: string;
   @IsOptional() @IsIntegerIn(1, 4096) PASSWORD_MAX_LENGTH?: string;
   @IsOptional() @IsIntegerIn(0, 24) PASSWORD_HISTORY?: string;

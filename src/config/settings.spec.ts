@@ -30,6 +30,7 @@ describe('loadSettings', () => {
       signingKeyRotation: 7776000,
     });
     expect(s.reset).toEqual({ linkTtl: 300, sessionTtl: 600, disclosure: 'explicit' });
+    expect(s.emailVerification).toEqual({ ttl: 86400 });
     expect(s.password).toEqual({ minLength: 8, maxLength: 128, history: 3, temporaryTtl: 604800 });
     expect(s.admin.username).toBe('admin');
     expect(s.database.url).toBeUndefined();
@@ -41,6 +42,7 @@ describe('loadSettings', () => {
       REFRESH_TOKEN_TTL: '2d',
       SESSION_MAX_LIFETIME: '12h',
       TEMPORARY_PASSWORD_TTL: '1d',
+      EMAIL_VERIFICATION_TTL: '90m',
     });
     expect(s.tokens).toEqual({
       accessTtl: 300,
@@ -49,6 +51,7 @@ describe('loadSettings', () => {
       signingKeyRotation: 7776000,
     });
     expect(s.password.temporaryTtl).toBe(86400);
+    expect(s.emailVerification.ttl).toBe(5400);
   });
 
   it('reads SIGNING_KEY_ROTATION as a duration, or 0 for rotation by hand only', () => {
@@ -65,10 +68,12 @@ describe('loadSettings', () => {
       PORT: 'abc',
       ACCESS_TOKEN_TTL: '5 minutes',
       PASSWORD_RESET_DISCLOSURE: 'loud',
+      EMAIL_VERIFICATION_TTL: 'a day',
     });
     expect(problems.join('\n')).toMatch(/PORT/);
     expect(problems.join('\n')).toMatch(/ACCESS_TOKEN_TTL/);
     expect(problems.join('\n')).toMatch(/PASSWORD_RESET_DISCLOSURE/);
+    expect(problems.join('\n')).toMatch(/EMAIL_VERIFICATION_TTL/);
   });
 
   it('says a non-numeric PORT must be an integer, once', () => {

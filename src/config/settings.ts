@@ -40,6 +40,8 @@ export interface Settings {
     signingKeyRotation: number;
   };
   reset: { linkTtl: number; sessionTtl: number; disclosure: ResetDisclosure };
+  /** Seconds the link that confirms a new email address can be used. */
+  emailVerification: { ttl: number };
   /** `temporaryTtl`: seconds a temporary password (set by an admin) keeps working. */
   password: { minLength: number; maxLength: number; history: number; temporaryTtl: number };
   mail: { smtpUrl: string | undefined; from: string };
@@ -123,6 +125,7 @@ export function loadSettings(
       sessionTtl: durationOr(env.PASSWORD_RESET_SESSION_TTL, '10m'),
       disclosure: (env.PASSWORD_RESET_DISCLOSURE ?? 'explicit') as ResetDisclosure,
     },
+    emailVerification: { ttl: durationOr(env.EMAIL_VERIFICATION_TTL, '24h') },
     password: {
       minLength: Number(env.PASSWORD_MIN_LENGTH ?? 8),
       maxLength: Number(env.PASSWORD_MAX_LENGTH ?? 128),

@@ -16,6 +16,8 @@ import { DeviceTokens1764300000000 } from './migrations/1764300000000-device-tok
 import { DeviceTokenEntity } from '../sessions/device-token.entity.js';
 import { ResetRequestEntity } from '../password-reset/reset-request.entity.js';
 import { ResetRequestQueue1764350000000 } from './migrations/1764350000000-reset-request-queue.js';
+import { EmailVerification1764400000000 } from './migrations/1764400000000-email-verification.js';
+import { EmailVerificationEntity } from '../users/email-verification.entity.js';
 import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
@@ -32,6 +34,7 @@ export const ENTITIES = [
   ResetSessionEntity,
   DeviceTokenEntity,
   ResetRequestEntity,
+  EmailVerificationEntity,
 ];
 
 /** Every migration, in order. New ones are appended here. */
@@ -40,6 +43,7 @@ export const MIGRATIONS = [
   TwoFactorAndReset1764200000000,
   DeviceTokens1764300000000,
   ResetRequestQueue1764350000000,
+  EmailVerification1764400000000,
 ];
 
 /** The one place the data source is described, for the app and the migration CLI alike. */

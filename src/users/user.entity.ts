@@ -11,8 +11,13 @@ export class UserEntity {
   @Column({ type: 'varchar', length: 64 })
   username!: string;
 
+  /** The bound address: the one login by email, reset links and mails use. */
   @Column({ type: 'varchar', length: 254, nullable: true })
   email!: string | null;
+
+  /** The owner proved the bound address (or an admin set it and vouched for it). */
+  @Column({ name: 'email_verified', type: 'boolean', default: false })
+  emailVerified!: boolean;
 
   @Column({ name: 'password_hash', type: 'text' })
   passwordHash!: string;
@@ -34,4 +39,12 @@ export class UserEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
+}
+
+/**
+ * Where a reset link for this user may go: the bound address, only when it is verified. An
+ * account whose only address is unverified is treated as having none.
+ */
+export function resetAddress(user: Pick<UserEntity, 'email' | 'emailVerified'>): string | null {
+  return user.email && user.emailVerified ? user.email : null;
 }

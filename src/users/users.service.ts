@@ -145,6 +145,8 @@ export class UsersService {
         {
           username: input.username,
           email: input.email ?? null,
+          // Set by an admin: bound at once and trusted, as every address was so far.
+          emailVerified: Boolean(input.email),
           passwordHash,
           mustChangePassword: input.temporaryPassword ?? true,
           roles: input.roles ?? [],
