@@ -9,6 +9,11 @@ const composer = new MailComposer('Portcullis');
 
 const samples: MailTemplates = {
   'email-changed': { username: 'alice', newEmail: 'new@example.com' },
+  'email-verification': {
+    username: 'alice',
+    link: 'https://id.example.com/verify-email?token=abc',
+    validFor: '24 hours',
+  },
   'password-reset': {
     username: 'alice',
     link: 'https://id.example.com/reset-password?token=abc&x=1',
@@ -56,6 +61,19 @@ describe('MailComposer (HandlebarsAdapter of @nestjs-modules/mailer)', () => {
       'href="https://id.example.com/reset-password?token&#x3D;abc&amp;x&#x3D;1"',
     );
     expect(mail.html).toContain('It is valid for 5 minutes');
+  });
+
+  it('writes the confirmation link and "valid for 24 hours" in both parts', async () => {
+    const mail = await composer.compose(
+      'email-verification',
+      samples['email-verification'],
+      'new@example.com',
+    );
+    expect(mail.subject).toBe('Confirm your email address');
+    expect(mail.text).toContain('\n\nhttps://id.example.com/verify-email?token=abc\n\n');
+    expect(mail.text).toContain('It is valid for 24 hours and works once');
+    expect(mail.html).toContain('href="https://id.example.com/verify-email?token&#x3D;abc"');
+    expect(mail.html).toContain('It is valid for 24 hours</strong>');
   });
 
   it('escapes user-controlled text in HTML and keeps it as typed in text', async () => {

@@ -11,6 +11,7 @@ import {
   StartTwoFactorSetupDto,
   TwoFactorCodeDto,
 } from '../users/dto/two-factor.dto.js';
+import { EmailVerificationService } from '../users/email-verification.service.js';
 import { UsersService } from '../users/users.service.js';
 import { checkedSession, field, type FormRequest, groupsOf4 } from './page-base.js';
 import { type PageErrors, pageErrors, validateForm } from './page-errors.js';
@@ -22,7 +23,8 @@ import { PagesExceptionFilter } from './pages-exception.filter.js';
 const NOTICES: Record<string, string> = {
   'password-reset': 'Your password was reset and you are signed in.',
   password: 'Your password was changed. Your other sessions were signed out.',
-  email: 'Your email address was saved.',
+  'email-sent':
+    'Check your mail: we sent a confirmation link to the new address. It becomes your email once you open the link; until then your account keeps its current address.',
   'two-factor-off': 'Two-factor authentication is off.',
 };
 
@@ -45,6 +47,7 @@ export class AccountPagesController {
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
     private readonly users: UsersService,
+    private readonly emails: EmailVerificationService,
     private readonly twoFactor: TwoFactorService,
   ) {}
 
@@ -114,12 +117,12 @@ export class AccountPagesController {
     }
     try {
       const input = await validateForm(ChangeEmailDto, request.body, ['email', 'currentPassword']);
-      await this.users.changeOwnEmail(session.user.userId, input.email, input.currentPassword, ip);
-      return this.renderer.redirect(reply, '/account?done=email');
+      await this.emails.requestChange(session.user.userId, input.email, input.currentPassword, ip);
+      return this.renderer.redirect(reply, '/account?done=email-sent');
     } catch (error) {
       const errors = pageErrors(
         error,
-        { INVALID_CREDENTIALS: 'currentPassword', EMAIL_TAKEN: 'email' },
+        { INVALID_CREDENTIALS: 'currentPassword', EMAIL_TAKEN: 'email', EMAIL_UNCHANGED: 'email' },
         LABELS,
       );
       return this.renderHome(reply, session, errors, statusOf(error), undefined, {

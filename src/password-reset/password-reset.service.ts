@@ -15,7 +15,7 @@ import { RESET_CLIENT_POLICY, RESET_REQUEST_POLICY } from '../rate-limit/backoff
 import { clientBucket } from '../rate-limit/client-address.js';
 import { LoginThrottle, typedIdentifier } from '../rate-limit/login-throttle.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
-import type { UserEntity } from '../users/user.entity.js';
+import { resetAddress, type UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ResetLinkEntity } from './reset-link.entity.js';
 import { ResetLinkIssuer } from './reset-link-issuer.service.js';
@@ -128,7 +128,9 @@ export class PasswordResetService implements OnModuleInit {
         : { key: `reset-request:${typedIdentifier(identifier)}`, policy: RESET_REQUEST_POLICY },
       client,
     ]);
-    if (!user || !user.email) {
+    // Only a verified address gets a link: an account whose only address is unverified has none.
+    const email = user ? resetAddress(user) : null;
+    if (!user || !email) {
       const reason = user ? 'no_email' : 'unknown_identifier';
       // Admins see who asks for what: an unknown name tried many times is an attacker's probe.
       await this.audit.record({
@@ -148,7 +150,7 @@ export class PasswordResetService implements OnModuleInit {
           );
     }
     if (!user.disabled) {
-      await this.links.issue(user, user.email, ip);
+      await this.links.issue(user, email, ip);
     }
     return {
       message: `A reset link was sent to the email address of the account. It is valid for ${validFor}.`,

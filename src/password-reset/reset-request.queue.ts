@@ -12,7 +12,7 @@ import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
 import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
 import { RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
-import type { UserEntity } from '../users/user.entity.js';
+import { resetAddress, type UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ResetLinkIssuer } from './reset-link-issuer.service.js';
 import { ResetRequestEntity } from './reset-request.entity.js';
@@ -162,7 +162,8 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
     };
     const user = await this.users.findByLogin(row.identifier);
     const refusal = await this.refusal(user);
-    if (refusal || !user?.email) {
+    const email = user ? resetAddress(user) : null;
+    if (refusal || !user || !email) {
       await this.dataSource.transaction(async (m) => {
         await this.audit.record(
           {
@@ -180,7 +181,7 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
       });
       return;
     }
-    await this.links.issue(user, user.email, row.client_ip, done);
+    await this.links.issue(user, email, row.client_ip, done);
   }
 
   /** Why this request must send nothing, counting it against the account's allowance otherwise. */
@@ -188,7 +189,8 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
     if (!user) {
       return 'unknown_identifier';
     }
-    if (!user.email) {
+    // Only a verified address gets a link: an account whose only address is unverified has none.
+    if (!resetAddress(user)) {
       return 'no_email';
     }
     if (user.disabled) {

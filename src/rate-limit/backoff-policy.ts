@@ -41,12 +41,25 @@ export const RESET_CLIENT_POLICY: BackoffPolicy = {
   forgetAfterMs: 60 * 60_000,
 };
 
+/**
+ * Requests for a mail that confirms a new email address (every request counts), per user and per
+ * client address: as many as reset requests, so that no one floods a mailbox through either.
+ */
+export const EMAIL_CONFIRMATION_POLICY: BackoffPolicy = RESET_REQUEST_POLICY;
+export const EMAIL_CONFIRMATION_CLIENT_POLICY: BackoffPolicy = RESET_CLIENT_POLICY;
+
 export const CLIENT_POLICY: BackoffPolicy = {
   freeFailures: 20,
   baseDelayMs: 60_000,
   maxDelayMs: 15 * 60_000,
   forgetAfterMs: 60 * 60_000,
 };
+
+/**
+ * Confirmation links refused (unknown, used, expired) per client address: someone trying tokens.
+ * Counted like sign-in failures per address; a link that works is taken back.
+ */
+export const EMAIL_VERIFY_CLIENT_POLICY: BackoffPolicy = CLIENT_POLICY;
 
 /** Milliseconds to wait before the next attempt is allowed (0 = now). */
 export function waitAfter(

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -10,8 +11,9 @@ import { AllowedWithTemporaryPassword } from '../common/decorators/allow-passwor
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { CurrentUser, type Principal } from '../common/decorators/current-user.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
-import { ChangeEmailDto, ChangePasswordDto } from './dto/me.dto.js';
+import { ChangeEmailDto, ChangePasswordDto, PendingEmailDto } from './dto/me.dto.js';
 import { ProfileDto } from './dto/user.dto.js';
+import { EmailVerificationService } from './email-verification.service.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('personal center')
@@ -19,7 +21,10 @@ import { UsersService } from './users.service.js';
 @ApiProblems('UNAUTHORIZED')
 @Controller('api/v1/me')
 export class MeController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly emails: EmailVerificationService,
+  ) {}
 
   @Get()
   @AllowedWithTemporaryPassword()
@@ -30,23 +35,57 @@ export class MeController {
   }
 
   @Put('email')
-  @ApiOperation({ summary: 'Set or change the email address (the previous address is told)' })
-  @ApiOkResponse({ type: ProfileDto })
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Ask to set or change the email address: a confirmation link goes to the new address',
+    description:
+      'Nothing changes until the link is used (`POST /api/v1/me/email/verify`): sign-in by email, ' +
+      'reset links and mails keep using the previous address. A newer request kills the older ' +
+      'link. Every request counts against the user and the client address (see Throttling).',
+  })
+  @ApiAcceptedResponse({ type: PendingEmailDto })
   @ApiProblems(
     'VALIDATION_FAILED',
     'INVALID_CREDENTIALS',
     'EMAIL_TAKEN',
+    'EMAIL_UNCHANGED',
     'TOO_MANY_ATTEMPTS',
     'PASSWORD_CHANGE_REQUIRED',
   )
-  async changeEmail(
+  changeEmail(
     @Body() dto: ChangeEmailDto,
     @CurrentUser() me: Principal,
     @ClientIp() ip: string,
-  ): Promise<ProfileDto> {
-    return ProfileDto.from(
-      await this.users.changeOwnEmail(me.userId, dto.email, dto.currentPassword, ip),
-    );
+  ): Promise<PendingEmailDto> {
+    return this.emails.requestChange(me.userId, dto.email, dto.currentPassword, ip);
+  }
+
+  @Post('email/pending/resend')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Mail a new confirmation link for the address waiting for confirmation',
+    description:
+      'An extension of the published contract. The older link dies; the new one is valid for ' +
+      '`EMAIL_VERIFICATION_TTL` from now. Counts like a change request.',
+  })
+  @ApiAcceptedResponse({ type: PendingEmailDto })
+  @ApiProblems('NO_PENDING_EMAIL', 'EMAIL_TAKEN', 'TOO_MANY_ATTEMPTS', 'PASSWORD_CHANGE_REQUIRED')
+  resendEmailLink(@CurrentUser() me: Principal, @ClientIp() ip: string): Promise<PendingEmailDto> {
+    return this.emails.resend(me.userId, ip);
+  }
+
+  @Delete('email/pending')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Cancel the email change waiting for confirmation: its link dies',
+    description:
+      'An extension of the published contract. Answers 204 also when nothing was pending; the ' +
+      'bound address stays as it is.',
+  })
+  @ApiNoContentResponse()
+  @ApiProblems('PASSWORD_CHANGE_REQUIRED')
+  async cancelEmailChange(@CurrentUser() me: Principal, @ClientIp() ip: string): Promise<void> {
+    await this.emails.cancel(me.userId, ip);
   }
 
   @Put('password')

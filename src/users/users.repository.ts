@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
+import { EmailVerificationEntity } from './email-verification.entity.js';
 import { PasswordHistoryEntity } from './password-history.entity.js';
 import { UserEntity } from './user.entity.js';
 
@@ -33,13 +34,23 @@ export interface UserSearch {
   pageSize: number;
 }
 
-/** The users table and its password history. Only UsersModule uses this. */
+/** A link that was alive when it was revoked. */
+export interface RevokedVerification {
+  email: string;
+  expiresAt: Date;
+}
+
+/** The users table, its password history and its email confirmation links. Only UsersModule uses this. */
 @Injectable()
 export class UsersRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   private users(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(UserEntity);
+  }
+
+  private verifications(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(EmailVerificationEntity);
   }
 
   findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {
@@ -65,6 +76,19 @@ export class UsersRepository {
       .createQueryBuilder('u')
       .where(`lower(u.${column}) = lower(:identifier)`, { identifier })
       .getOne();
+  }
+
+  /** True when another user's bound address is `email` (case-insensitively). */
+  async emailTakenByOther(
+    email: string,
+    userId: string,
+    manager?: EntityManager,
+  ): Promise<boolean> {
+    const count = await this.users(manager)
+      .createQueryBuilder('u')
+      .where('lower(u.email) = lower(:email) AND u.id <> :userId', { email, userId })
+      .getCount();
+    return count > 0;
   }
 
   async search(query: UserSearch): Promise<{ items: UserEntity[]; total: number }> {
@@ -112,6 +136,61 @@ export class UsersRepository {
 
   async countAdmins(): Promise<number> {
     return this.users().createQueryBuilder('u').where(`'admin' = ANY(u.roles)`).getCount();
+  }
+
+  /** The addresses waiting for confirmation (a live, unexpired link), by user id. */
+  async pendingEmails(
+    userIds: string[],
+    now: Date,
+    manager?: EntityManager,
+  ): Promise<Map<string, string>> {
+    if (userIds.length === 0) {
+      return new Map();
+    }
+    const rows = await this.verifications(manager)
+      .createQueryBuilder('v')
+      .where('v.user_id IN (:...userIds)', { userIds })
+      .andWhere('v.used_at IS NULL AND v.revoked_at IS NULL AND v.expires_at > :now', { now })
+      .getMany();
+    return new Map(rows.map((v) => [v.userId, v.email]));
+  }
+
+  async insertEmailVerification(
+    link: Omit<EmailVerificationEntity, 'id' | 'user'>,
+    manager: EntityManager,
+  ): Promise<void> {
+    await this.verifications(manager).insert(link);
+  }
+
+  /** The link with this token hash, locked for the rest of the transaction: its uses take turns. */
+  findEmailVerificationForUpdate(
+    tokenHash: Buffer,
+    manager: EntityManager,
+  ): Promise<EmailVerificationEntity | null> {
+    return this.verifications(manager)
+      .createQueryBuilder('v')
+      .setLock('pessimistic_write')
+      .where('v.token_hash = :tokenHash', { tokenHash })
+      .getOne();
+  }
+
+  async markEmailVerificationUsed(id: string, at: Date, manager: EntityManager): Promise<void> {
+    await this.verifications(manager).update({ id }, { usedAt: at });
+  }
+
+  /** Kills the user's live confirmation link, if any, and says what it was for. */
+  async revokeEmailVerifications(
+    userId: string,
+    at: Date,
+    manager: EntityManager,
+  ): Promise<RevokedVerification[]> {
+    const [rows] = await manager.query<[{ email: string; expires_at: Date }[], number]>(
+      `UPDATE email_verifications SET revoked_at = $2
+        WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL
+        RETURNING email, expires_at`,
+      [userId, at],
+    );
+    return rows.map((r) => ({ email: r.email, expiresAt: new Date(r.expires_at) }));
   }
 
   /** The user's latest password hashes, newest first. */

@@ -9,7 +9,6 @@ import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import type { Settings } from '../config/settings.js';
-import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { PasswordHasher } from '../password-policy/password-hasher.service.js';
 import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
 import { ACCOUNT_POLICY } from '../rate-limit/backoff-policy.js';
@@ -17,6 +16,7 @@ import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
 import { accountKey, LoginThrottle } from '../rate-limit/login-throttle.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { TwoFactorService, type Provisioning } from '../two-factor/two-factor.service.js';
+import { verifiedAfterAdminChange } from './email-rules.js';
 import type { UserEntity } from './user.entity.js';
 import { UsersRepository, type UserSearch } from './users.repository.js';
 
@@ -26,13 +26,18 @@ export interface Actor {
   ip: string | null;
 }
 
-/** A user as shown to admins and to themselves: the row plus whether 2FA is on. */
-export type UserView = UserEntity & { twoFactorEnabled: boolean };
+/**
+ * A user as shown to admins and to themselves: the row, whether 2FA is on, and the address
+ * waiting for confirmation, if any.
+ */
+export type UserView = UserEntity & { twoFactorEnabled: boolean; pendingEmail: string | null };
 
 export interface NewUser {
   username: string;
   password: string;
   email?: string | null;
+  /** An admin vouches for the address unless false. */
+  emailVerified?: boolean;
   roles?: string[];
   temporaryPassword?: boolean;
 }
@@ -53,6 +58,7 @@ export interface PasswordChangeOptions {
 
 export interface UserChanges {
   email?: string | null;
+  emailVerified?: boolean;
   roles?: string[];
   disabled?: boolean;
 }
@@ -97,7 +103,6 @@ export class UsersService {
     private readonly policy: PasswordPolicyService,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
-    private readonly outbox: MailOutbox,
     private readonly limiter: AttemptLimiter,
     private readonly loginThrottle: LoginThrottle,
     private readonly cluster: ClusterEvents,
@@ -138,6 +143,12 @@ export class UsersService {
       { username: input.username, email: input.email },
       'password',
     );
+    // An address an admin sets is bound at once, and verified unless they say otherwise.
+    const emailVerified = verifiedAfterAdminChange(
+      { email: null, emailVerified: false },
+      input.email ?? null,
+      input.emailVerified,
+    );
     const passwordHash = await this.hasher.hash(input.password);
     const now = this.clock.now();
     return this.dataSource.transaction(async (m) => {
@@ -145,8 +156,7 @@ export class UsersService {
         {
           username: input.username,
           email: input.email ?? null,
-          // Set by an admin: bound at once and trusted, as every address was so far.
-          emailVerified: Boolean(input.email),
+          emailVerified,
           passwordHash,
           mustChangePassword: input.temporaryPassword ?? true,
           roles: input.roles ?? [],
@@ -168,14 +178,23 @@ export class UsersService {
         },
         m,
       );
-      return { ...user, twoFactorEnabled: false };
+      return { ...user, twoFactorEnabled: false, pendingEmail: null };
     });
   }
 
   async list(query: UserSearch): Promise<{ items: UserView[]; total: number }> {
     const { items, total } = await this.users.search(query);
-    const enabled = await this.twoFactor.enabledAmong(items.map((u) => u.id));
-    return { items: items.map((u) => ({ ...u, twoFactorEnabled: enabled.has(u.id) })), total };
+    const ids = items.map((u) => u.id);
+    const enabled = await this.twoFactor.enabledAmong(ids);
+    const pending = await this.users.pendingEmails(ids, this.clock.now());
+    return {
+      items: items.map((u) => ({
+        ...u,
+        twoFactorEnabled: enabled.has(u.id),
+        pendingEmail: pending.get(u.id) ?? null,
+      })),
+      total,
+    };
   }
 
   async get(id: string): Promise<UserView> {
@@ -233,7 +252,12 @@ export class UsersService {
   }
 
   private async view(user: UserEntity): Promise<UserView> {
-    return { ...user, twoFactorEnabled: await this.twoFactor.isEnabled(user.id) };
+    const pending = await this.users.pendingEmails([user.id], this.clock.now());
+    return {
+      ...user,
+      twoFactorEnabled: await this.twoFactor.isEnabled(user.id),
+      pendingEmail: pending.get(user.id) ?? null,
+    };
   }
 
   /** Pass the transaction's manager inside a transaction (embedded PGlite has one session). */
@@ -265,6 +289,12 @@ export class UsersService {
         patch.email = changes.email;
         fields.push('email');
       }
+      const verified = verifiedAfterAdminChange(user, patch.email, changes.emailVerified);
+      if (verified !== user.emailVerified) {
+        patch.emailVerified = verified;
+        fields.push('emailVerified');
+        details.emailVerified = { from: user.emailVerified, to: verified };
+      }
       if (changes.roles !== undefined && !sameRoles(changes.roles, user.roles)) {
         patch.roles = changes.roles;
         fields.push('roles');
@@ -283,8 +313,19 @@ export class UsersService {
         await this.sessions.revokeAllForUser(id, 'user_disabled', m);
         await this.accountChanged(m, id, 'user_disabled');
       }
-      if (patch.email !== undefined) {
+      // A new address, or one no longer vouched for: what was sent to the old one must die.
+      if (patch.email !== undefined || patch.emailVerified === false) {
         await this.accountChanged(m, id, 'email_changed');
+      }
+      // The admin's address replaces a change the user has not confirmed yet; a disabled user's
+      // confirmation link must not work once they are enabled again.
+      if (patch.email !== undefined || patch.disabled === true) {
+        await this.cancelPendingEmailIn(
+          m,
+          id,
+          actor,
+          patch.email !== undefined ? 'email_set_by_admin' : 'user_disabled',
+        );
       }
       const type =
         patch.disabled === true
@@ -372,37 +413,46 @@ export class UsersService {
     });
   }
 
-  /** Binds a new email; the previous address, if any, is told in a mail queued with the change. */
-  async changeOwnEmail(
-    userId: string,
-    email: string,
-    currentPassword: string,
-    ip: string | null,
-  ): Promise<UserView> {
-    const user = await this.verifyOwnPassword(userId, currentPassword, ip);
-    if (user.email === email) {
-      return this.view(user);
-    }
-    const updated = await this.dataSource.transaction(async (m) => {
-      const current = await this.lockOrThrow(userId, m);
-      const now = this.clock.now();
-      await this.users.update(userId, { email, updatedAt: now }, m);
+  /**
+   * Binds an address its owner has just proven, inside the caller's transaction: `email` and
+   * `emailVerified`, and when the address changes, every AccountChange hook (live reset links and
+   * open reset sessions end). Returns the user as it was before.
+   */
+  async bindVerifiedEmailIn(m: EntityManager, userId: string, email: string): Promise<UserEntity> {
+    const user = await this.lockOrThrow(userId, m);
+    await this.users.update(userId, { email, emailVerified: true, updatedAt: this.clock.now() }, m);
+    if (user.email !== email) {
       await this.accountChanged(m, userId, 'email_changed');
-      if (current.email && current.email.toLowerCase() !== email.toLowerCase()) {
-        await this.outbox.enqueue(m, 'email-changed', current.email, {
-          username: current.username,
-          newEmail: email,
-        });
-      }
+    }
+    await this.stateChanged(m, userId);
+    return user;
+  }
+
+  /**
+   * Kills the user's live confirmation link, inside the caller's transaction; a change that was
+   * still waiting for its confirmation is recorded as cancelled, with why.
+   */
+  async cancelPendingEmailIn(
+    m: EntityManager,
+    userId: string,
+    actor: Actor,
+    reason: 'cancelled' | 'email_set_by_admin' | 'user_disabled',
+  ): Promise<void> {
+    const now = this.clock.now();
+    const revoked = await this.users.revokeEmailVerifications(userId, now, m);
+    const pending = revoked.find((v) => v.expiresAt > now);
+    if (pending) {
       await this.audit.record(
-        { type: 'email.changed', actorId: userId, subjectId: userId, clientIp: ip },
+        {
+          type: 'email.change_cancelled',
+          actorId: actor.id,
+          subjectId: userId,
+          clientIp: actor.ip,
+          details: { email: pending.email, reason },
+        },
         m,
       );
-      await this.stateChanged(m, userId);
-      return { ...current, email, updatedAt: now };
-    });
-    this.authStates.delete(userId);
-    return this.view(updated);
+    }
   }
 
   /** Checks a password; for no user it spends a real verify's time and answers false. */
@@ -469,11 +519,11 @@ export class UsersService {
   }
 
   /**
-   * Checks the user's own password (changing password or email, turning 2FA off). The attempt
+   * Checks the user's own password (changing password or email, turning 2FA on or off). The attempt
    * counts against the account before the password is checked, so parallel guesses share the
    * account's allowance; a right password is taken back.
    */
-  private async verifyOwnPassword(
+  async verifyOwnPassword(
     userId: string,
     password: string,
     ip: string | null,

@@ -61,6 +61,27 @@ export const ErrorCode = {
   },
   USERNAME_TAKEN: { status: HttpStatus.CONFLICT, title: 'The username is taken' },
   EMAIL_TAKEN: { status: HttpStatus.CONFLICT, title: 'The email address is taken' },
+  /** The new address is already the account's verified email: nothing to confirm. */
+  EMAIL_UNCHANGED: {
+    status: HttpStatus.CONFLICT,
+    title: 'This is already the verified email address',
+  },
+  NO_PENDING_EMAIL: {
+    status: HttpStatus.CONFLICT,
+    title: 'No email address is waiting for confirmation',
+  },
+  EMAIL_VERIFICATION_INVALID: {
+    status: HttpStatus.BAD_REQUEST,
+    title: 'The confirmation link is not valid',
+  },
+  EMAIL_VERIFICATION_EXPIRED: {
+    status: HttpStatus.GONE,
+    title: 'The confirmation link has expired',
+  },
+  EMAIL_VERIFICATION_USED: {
+    status: HttpStatus.GONE,
+    title: 'The confirmation link was already used',
+  },
   USER_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'No such user' },
   SELF_LOCKOUT: { status: HttpStatus.CONFLICT, title: 'An admin cannot lock themselves out' },
   SIGNING_KEY_EXTERNAL: {

@@ -1,11 +1,18 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { EmailField, PasswordField, RolesField, UsernameField } from './fields.js';
+import {
+  EmailField,
+  EmailVerifiedField,
+  PasswordField,
+  RolesField,
+  UsernameField,
+} from './fields.js';
 
 export class CreateUserDto {
   @UsernameField() username!: string;
   @PasswordField('the initial password, checked against the password policy') password!: string;
   @EmailField({ optional: true }) email?: string;
+  @EmailVerifiedField() emailVerified?: boolean;
   @RolesField() roles?: string[];
 
   @ApiPropertyOptional({

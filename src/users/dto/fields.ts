@@ -5,6 +5,7 @@ import {
   ArrayMaxSize,
   ArrayUnique,
   IsArray,
+  IsBoolean,
   IsEmail,
   IsOptional,
   IsString,
@@ -98,5 +99,22 @@ export function RolesField(): PropertyDecorator {
       each: true,
       message: 'each role must be 1-32 lowercase letters, digits, dashes or underscores',
     }),
+  );
+}
+
+/**
+ * An admin's word on the address: it is bound at once either way, and counts as verified (reset
+ * links may go there) unless this is false.
+ */
+export function EmailVerifiedField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: Boolean,
+      description:
+        'whether the address counts as verified (reset links go only to a verified address); ' +
+        'an address the admin sets is verified unless this is false; true needs an address',
+    }),
+    IsOptional(),
+    IsBoolean(),
   );
 }

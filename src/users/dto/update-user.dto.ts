@@ -1,10 +1,11 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { EmailField, RolesField } from './fields.js';
+import { EmailField, EmailVerifiedField, RolesField } from './fields.js';
 
 /** Each field is optional; only `email` may be null (it unbinds the address). */
 export class UpdateUserDto {
   @EmailField({ optional: true, nullable: 'null unbinds the email' }) email?: string | null;
+  @EmailVerifiedField() emailVerified?: boolean;
 
   @RolesField() roles?: string[];
 

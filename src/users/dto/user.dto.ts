@@ -1,12 +1,30 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { UserView } from '../users.service.js';
 
+const EmailVerifiedProperty = () =>
+  ApiProperty({
+    description:
+      'the bound address was proven by its owner (or set by an admin who vouched for it); ' +
+      'reset links go only to a verified address',
+  });
+
+const PendingEmailProperty = () =>
+  ApiProperty({
+    nullable: true,
+    type: String,
+    example: null,
+    description:
+      'an address waiting for its owner to open the confirmation link (not bound, not used yet)',
+  });
+
 /** A user as admins see it. Never holds a hash or a secret. */
 export class UserDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'alice' }) username!: string;
   @ApiProperty({ nullable: true, type: String, example: 'alice@example.com' }) email!:
     string | null;
+  @EmailVerifiedProperty() emailVerified!: boolean;
+  @PendingEmailProperty() pendingEmail!: string | null;
   @ApiProperty({ type: [String], example: ['admin'] }) roles!: string[];
   @ApiProperty() disabled!: boolean;
   @ApiProperty() twoFactorEnabled!: boolean;
@@ -21,6 +39,8 @@ export class UserDto {
       id: u.id,
       username: u.username,
       email: u.email,
+      emailVerified: u.emailVerified,
+      pendingEmail: u.pendingEmail,
       roles: u.roles,
       disabled: u.disabled,
       twoFactorEnabled: u.twoFactorEnabled,
@@ -43,7 +63,14 @@ export class UserPageDto {
 export class ProfileDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() username!: string;
-  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'the bound address: sign-in by email, reset links and mails use it',
+  })
+  email!: string | null;
+  @EmailVerifiedProperty() emailVerified!: boolean;
+  @PendingEmailProperty() pendingEmail!: string | null;
   @ApiProperty({ type: [String] }) roles!: string[];
   @ApiProperty() twoFactorEnabled!: boolean;
   @ApiProperty() mustChangePassword!: boolean;
@@ -55,6 +82,8 @@ export class ProfileDto {
       id: u.id,
       username: u.username,
       email: u.email,
+      emailVerified: u.emailVerified,
+      pendingEmail: u.pendingEmail,
       roles: u.roles,
       twoFactorEnabled: u.twoFactorEnabled,
       mustChangePassword: u.mustChangePassword,
