@@ -25,6 +25,8 @@ const NOTICES: Record<string, string> = {
   password: 'Your password was changed. Your other sessions were signed out.',
   'email-sent':
     'Check your mail: we sent a confirmation link to the new address. It becomes your email once you open the link; until then your account keeps its current address.',
+  'email-resent': 'A new confirmation link is on its way. The previous link no longer works.',
+  'email-cancelled': 'The email change was cancelled.',
   'two-factor-off': 'Two-factor authentication is off.',
 };
 
@@ -130,6 +132,39 @@ export class AccountPagesController {
         email: field(request, 'email'),
       });
     }
+  }
+
+  /** A new link for the address waiting for confirmation (no password: the address is known). */
+  @Post('email/resend')
+  async resendEmailLink(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply);
+    if (!session) {
+      return reply;
+    }
+    try {
+      await this.emails.resend(session.user.userId, ip);
+      return this.renderer.redirect(reply, '/account?done=email-resent');
+    } catch (error) {
+      return this.renderHome(reply, session, pageErrors(error, {}, LABELS), statusOf(error));
+    }
+  }
+
+  @Post('email/cancel')
+  async cancelEmailChange(
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+    @ClientIp() ip: string,
+  ): Promise<FastifyReply> {
+    const session = await this.signedIn(request, reply);
+    if (!session) {
+      return reply;
+    }
+    await this.emails.cancel(session.user.userId, ip);
+    return this.renderer.redirect(reply, '/account?done=email-cancelled');
   }
 
   @Post('two-factor/setup')
@@ -274,6 +309,8 @@ export class AccountPagesController {
         profile: {
           username: profile.username,
           email: profile.email,
+          emailVerified: profile.emailVerified,
+          pendingEmail: profile.pendingEmail,
           twoFactorEnabled: profile.twoFactorEnabled,
           roles: profile.roles.join(', '),
           passwordChangedAt: profile.passwordChangedAt.toISOString().slice(0, 10),

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { AppError } from '../common/errors/app-error.js';
 import { ChangePasswordDto } from '../users/dto/me.dto.js';
 import { pageErrors, validateForm } from './page-errors.js';
-import { isPagePath, isResetPath } from './pages.setup.js';
+import { isPagePath, isMailedLinkPath } from './pages.setup.js';
 
 describe('pageErrors', () => {
   it('puts each broken password rule next to the field, in words', () => {
@@ -66,7 +66,14 @@ describe('validateForm', () => {
 
 describe('page paths', () => {
   it('tells the hosted pages from the API', () => {
-    for (const path of ['/', '/login', '/login/two-factor', '/account/email', '/reset-password']) {
+    for (const path of [
+      '/',
+      '/login',
+      '/login/two-factor',
+      '/account/email',
+      '/reset-password',
+      '/verify-email',
+    ]) {
       expect(isPagePath(path)).toBe(true);
     }
     for (const path of ['/api/v1/auth/login', '/docs', '/health/live', '/loginx', undefined]) {
@@ -74,9 +81,12 @@ describe('page paths', () => {
     }
   });
 
-  it('sends no referrer from the reset pages only', () => {
-    expect(isResetPath('/reset-password?token=abc')).toBe(true);
-    expect(isResetPath('/reset-password/two-factor')).toBe(true);
-    expect(isResetPath('/account')).toBe(false);
+  it('sends no referrer from the pages of mailed links only', () => {
+    expect(isMailedLinkPath('/reset-password?token=abc')).toBe(true);
+    expect(isMailedLinkPath('/reset-password/two-factor')).toBe(true);
+    expect(isMailedLinkPath('/verify-email?token=abc')).toBe(true);
+    expect(isMailedLinkPath('/verify-email')).toBe(true);
+    expect(isMailedLinkPath('/verify-emails')).toBe(false);
+    expect(isMailedLinkPath('/account')).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { PagesController } from './pages.controller.js';
 import { ResetPagesController } from './reset-pages.controller.js';
+import { VerifyEmailPagesController } from './verify-email-pages.controller.js';
 
 /** The hosted HTML pages: the same services as the API, rendered from templates/pages. */
 @Module({
@@ -23,6 +24,12 @@ import { ResetPagesController } from './reset-pages.controller.js';
     PasswordResetModule,
   ],
   providers: [PageSessions, PageRenderer],
-  controllers: [PagesController, ResetPagesController, AccountPagesController, AssetsController],
+  controllers: [
+    PagesController,
+    ResetPagesController,
+    VerifyEmailPagesController,
+    AccountPagesController,
+    AssetsController,
+  ],
 })
 export class PagesModule {}

@@ -21,15 +21,26 @@ export function isPagePath(url: string | undefined): boolean {
   const path = url.split('?')[0];
   return (
     path === '/' ||
-    ['/login', '/logout', '/forgot-password', '/reset-password', '/account', '/assets/'].some(
+    [
+      '/login',
+      '/logout',
+      '/forgot-password',
+      '/reset-password',
+      '/verify-email',
+      '/account',
+      '/assets/',
+    ].some(
       (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
     )
   );
 }
 
-/** Only the reset pages: they hold a token in the URL, so they never send a Referer onwards. */
-export function isResetPath(url: string | undefined): boolean {
-  return url !== undefined && /^\/reset-password(\/|\?|$)/.test(url);
+/**
+ * The pages a mailed link opens (reset, email confirmation): they hold a token in the URL, so
+ * they never send a Referer onwards.
+ */
+export function isMailedLinkPath(url: string | undefined): boolean {
+  return url !== undefined && /^\/(reset-password|verify-email)(\/|\?|$)/.test(url);
 }
 
 /** The strict policy of every page: nothing from another origin, no script, no framing. */
@@ -87,7 +98,7 @@ export function configurePages(app: NestFastifyApplication): void {
     reply.helmet({
       contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
       referrerPolicy: {
-        policy: isResetPath(request.url) ? 'no-referrer' : 'same-origin',
+        policy: isMailedLinkPath(request.url) ? 'no-referrer' : 'same-origin',
       },
     });
     void reply.header('cache-control', 'no-store');
