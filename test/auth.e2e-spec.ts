@@ -277,8 +277,8 @@ describe('signing in', () => {
         .put('/api/v1/me/email')
         .set(...bearer(tokens.accessToken))
         .send({ email: `${user.username}@example.com`, currentPassword: newPassword });
-      expect(email.status).toBe(200);
-      expect(email.body).toMatchObject({ email: `${user.username}@example.com` });
+      expect(email.status).toBe(202);
+      expect(email.body).toMatchObject({ pendingEmail: `${user.username}@example.com` });
       expect((await login(t, user.username, newPassword)).tokenType).toBe('Bearer');
     });
 

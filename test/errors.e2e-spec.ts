@@ -48,6 +48,7 @@ const CONTRACT_ROUTES: { method: Method; path: string; public: boolean }[] = [
   { method: 'get', path: '/.well-known/jwks.json', public: true },
   { method: 'get', path: '/api/v1/me', public: false },
   { method: 'put', path: '/api/v1/me/email', public: false },
+  { method: 'post', path: '/api/v1/me/email/verify', public: true },
   { method: 'put', path: '/api/v1/me/password', public: false },
   { method: 'post', path: '/api/v1/admin/users', public: false },
   { method: 'get', path: '/api/v1/admin/users', public: false },

@@ -5,11 +5,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import { Logger } from '@nestjs/common';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { DataSource } from 'typeorm';
-import { bearer, createUser, login, type TestUser, uniqueName } from './helpers/factories.js';
+import {
+  CONFIRM_EMAIL_SUBJECT,
+  EMAIL_CHANGED_SUBJECT,
+  requestConfirmation,
+  requestEmailChange,
+  verifyEmail,
+} from './helpers/email.js';
+import { createUser, login, type TestUser, uniqueName } from './helpers/factories.js';
 import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-
-const EMAIL_CHANGED_SUBJECT = 'Your email address was changed';
 
 interface OutboxRow {
   id: string;
@@ -53,11 +58,11 @@ async function eventually<T>(
   }
 }
 
-/** The email-change mails queued for an address (a user's unique email scopes the query). */
+/** The confirmation mails queued for an address (a unique address scopes the query). */
 function outboxRows(t: TestApp, recipient: string): Promise<OutboxRow[]> {
   return t.app.get(DataSource).query(
     `SELECT id, status, attempts, last_error, context_sealed, sent_at FROM mail_outbox
-        WHERE lower(recipient) = lower($1) AND template = 'email-changed'`,
+        WHERE lower(recipient) = lower($1) AND template = 'email-verification'`,
     [recipient],
   );
 }
@@ -71,20 +76,18 @@ function isJson(text: string): boolean {
   }
 }
 
-/** A user who had an email moves to a new one; the old address is owed a mail. */
-async function changeEmail(
+/**
+ * A user asks to move to a new address: the new address is owed a mail that holds a secret (the
+ * confirmation link).
+ */
+async function askForNewEmail(
   t: TestApp,
 ): Promise<{ user: TestUser & { email: string }; newEmail: string }> {
   const user = await createUser(t);
-  const tokens = await login(t, user.username, user.password);
+  const { accessToken } = await login(t, user.username, user.password);
   const newEmail = `${uniqueName('moved')}@example.org`;
-  const res = await t
-    .http()
-    .put('/api/v1/me/email')
-    .set(...bearer(tokens.accessToken))
-    .send({ email: newEmail, currentPassword: user.password });
-  expect(res.status).toBe(200);
-  expect(res.body.email).toBe(newEmail);
+  const res = await requestEmailChange(t, accessToken, newEmail, user.password);
+  expect(res.status).toBe(202);
   return { user: { ...user, email: user.email as string }, newEmail };
 }
 
@@ -126,6 +129,8 @@ function captureLogs(): { messages: () => string[]; restore: () => void } {
 
 const emailChangedTo = (address: string) => (m: SinkMail) =>
   m.envelopeTo.includes(address.toLowerCase()) && m.subject === EMAIL_CHANGED_SUBJECT;
+const confirmationTo = (address: string) => (m: SinkMail) =>
+  m.envelopeTo.includes(address.toLowerCase()) && m.subject === CONFIRM_EMAIL_SUBJECT;
 
 describe('mail', () => {
   describe('through SMTP', () => {
@@ -142,7 +147,14 @@ describe('mail', () => {
     });
 
     it('tells the previous address that the email was changed, naming the new one, in HTML and text from the default sender', async () => {
-      const { user, newEmail } = await changeEmail(t);
+      const created = await createUser(t);
+      const user = { ...created, email: created.email as string };
+      const { accessToken } = await login(t, user.username, user.password);
+      const newEmail = `${uniqueName('moved')}@example.org`;
+      const { token } = await requestConfirmation(t, sink, accessToken, newEmail, user.password);
+      // The change happens when the new address is confirmed; only then is the old one told.
+      expect(sink.mails.filter(emailChangedTo(user.email))).toEqual([]);
+      expect((await verifyEmail(t, token)).status).toBe(200);
       const mail = await sink.waitForMail(emailChangedTo(user.email));
 
       expect(mail.to).toBe(user.email);
@@ -161,19 +173,19 @@ describe('mail', () => {
     });
 
     it('keeps the context of a queued mail encrypted and erases it once the mail is sent', async () => {
-      const { user, newEmail } = await changeEmail(t);
-      const [queued] = await outboxRows(t, user.email);
+      const { user, newEmail } = await askForNewEmail(t);
+      const [queued] = await outboxRows(t, newEmail);
       expect(queued).toBeDefined();
       // The worker may already have sent the mail and erased the context; never is it in clear.
       if (queued.context_sealed !== null) {
-        expect(queued.context_sealed).not.toContain(newEmail);
+        expect(queued.context_sealed).not.toContain('verify-email');
         expect(queued.context_sealed).not.toContain(user.username);
         expect(isJson(queued.context_sealed)).toBe(false);
       }
 
-      await sink.waitForMail(emailChangedTo(user.email));
+      await sink.waitForMail(confirmationTo(newEmail));
       const sent = await eventually('the outbox row to be marked sent', async () => {
-        const [row] = await outboxRows(t, user.email);
+        const [row] = await outboxRows(t, newEmail);
         return row?.status === 'sent' ? row : undefined;
       });
       expect(sent.context_sealed).toBeNull();
@@ -198,8 +210,8 @@ describe('mail', () => {
     });
 
     it('sends from MAIL_FROM', async () => {
-      const { user } = await changeEmail(t);
-      const mail = await sink.waitForMail(emailChangedTo(user.email));
+      const { newEmail } = await askForNewEmail(t);
+      const mail = await sink.waitForMail(confirmationTo(newEmail));
       expect(mail.fromAddress).toBe('identity@acme.test');
       expect(mail.fromName).toBe('Acme Sign-in');
     });
@@ -220,10 +232,10 @@ describe('mail', () => {
     });
 
     it('keeps the mail queued, encrypted, and delivers it exactly once when the server is back', async () => {
-      const { user, newEmail } = await changeEmail(t);
+      const { user, newEmail } = await askForNewEmail(t);
 
       const failed = await eventually('a failed first attempt', async () => {
-        const [row] = await outboxRows(t, user.email);
+        const [row] = await outboxRows(t, newEmail);
         return row && row.attempts >= 1 && row.status === 'pending' && row.last_error
           ? row
           : undefined;
@@ -231,7 +243,7 @@ describe('mail', () => {
       expect(failed.sent_at).toBeNull();
       // Still owed, so its context is kept, and kept encrypted.
       expect(failed.context_sealed).toEqual(expect.any(String));
-      expect(failed.context_sealed).not.toContain(newEmail);
+      expect(failed.context_sealed).not.toContain('verify-email');
       expect(failed.context_sealed).not.toContain(user.username);
       expect(isJson(failed.context_sealed as string)).toBe(false);
 
@@ -239,11 +251,12 @@ describe('mail', () => {
       const up = sink;
       // Past the first retry delay (10 s) on the app's clock.
       t.clock.advance(60);
-      const mail = await up.waitForMail(emailChangedTo(user.email));
-      expect(mail.text).toContain(newEmail);
+      const mail = await up.waitForMail(confirmationTo(newEmail));
+      expect(mail.text).toContain(`Hello ${user.username},`);
+      expect(mail.text).toContain('http://portcullis.test/verify-email?token=');
 
       const sent = await eventually('the outbox row to be marked sent', async () => {
-        const [row] = await outboxRows(t, user.email);
+        const [row] = await outboxRows(t, newEmail);
         return row?.status === 'sent' ? row : undefined;
       });
       expect(sent.context_sealed).toBeNull();
@@ -255,8 +268,8 @@ describe('mail', () => {
       while (Date.now() < settled) {
         await pause(100);
       }
-      expect(up.mails.filter(emailChangedTo(user.email))).toHaveLength(1);
-      expect(await outboxRows(t, user.email)).toHaveLength(1);
+      expect(up.mails.filter(confirmationTo(newEmail))).toHaveLength(1);
+      expect(await outboxRows(t, newEmail)).toHaveLength(1);
     });
   });
 
@@ -276,25 +289,26 @@ describe('mail', () => {
     });
 
     it('writes the mail as an .eml file under DATA_DIR/mail', async () => {
-      const { user, newEmail } = await changeEmail(t);
+      const { user, newEmail } = await askForNewEmail(t);
       const dir = join(t.dataDir, 'mail');
 
-      const mail = await eventually('an .eml file for the old address', async () => {
+      const mail = await eventually('an .eml file for the new address', async () => {
         const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.eml')) : [];
         for (const file of files) {
           const parsed = await simpleParser(readFileSync(join(dir, file)));
           const to = Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : [];
-          if (to.some((a) => a.value.some((v) => v.address === user.email))) {
+          if (to.some((a) => a.value.some((v) => v.address === newEmail))) {
             return parsed;
           }
         }
         return undefined;
       });
 
-      expect(mail.subject).toBe(EMAIL_CHANGED_SUBJECT);
+      expect(mail.subject).toBe(CONFIRM_EMAIL_SUBJECT);
       expect(mail.from?.value[0]?.address).toBe('no-reply@localhost');
-      expect(mail.text).toContain(`was changed to ${newEmail}`);
-      expect(mail.html).toEqual(expect.stringContaining(newEmail));
+      expect(mail.text).toContain(`the account ${user.username}`);
+      expect(mail.text).toContain('http://portcullis.test/verify-email?token=');
+      expect(mail.html).toEqual(expect.stringContaining('valid for 1 day'));
     });
 
     it('writes a reset mail to a file only its owner can read, and logs the path, never the link', async () => {

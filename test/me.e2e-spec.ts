@@ -11,6 +11,8 @@ import {
   type TestUser,
   uniqueName,
 } from './helpers/factories.js';
+import { bindEmail } from './helpers/email.js';
+import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -37,6 +39,7 @@ interface OutboxRow {
 
 describe('the personal center', () => {
   let t: TestApp;
+  let sink: SmtpSink;
 
   const putEmail = (accessToken: string, body: Record<string, unknown>) =>
     t
@@ -63,10 +66,12 @@ describe('the personal center', () => {
       );
 
   beforeAll(async () => {
-    t = await createTestApp();
+    sink = await startSmtpSink();
+    t = await createTestApp({ SMTP_URL: sink.url });
   });
   afterAll(async () => {
-    await t.close();
+    await t?.close();
+    await sink?.close();
   });
 
   describe('GET /api/v1/me', () => {
@@ -79,6 +84,8 @@ describe('the personal center', () => {
         id: user.id,
         username: user.username,
         email: user.email,
+        emailVerified: true,
+        pendingEmail: null,
         roles: ['auditor'],
         twoFactorEnabled: false,
         mustChangePassword: false,
@@ -96,26 +103,51 @@ describe('the personal center', () => {
   });
 
   describe('PUT /api/v1/me/email', () => {
-    it('changes the email, answers the profile and tells the previous address', async () => {
+    it('mails a confirmation link to the new address and changes nothing else until it is used', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);
       const email = `${uniqueName('moved')}@example.com`;
       const res = await putEmail(tokens.accessToken, { email, currentPassword: user.password });
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: user.id, username: user.username, email });
-      expect(Object.keys(res.body).sort()).toEqual(
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ pendingEmail: email, expiresIn: 24 * 3600 });
+      expect((await getMe(t, tokens.accessToken)).body).toMatchObject({
+        email: user.email,
+        emailVerified: true,
+        pendingEmail: email,
+      });
+      expect(await outboxFor(email)).toEqual([
+        { template: 'email-verification', recipient: email },
+      ]);
+      // Nobody was told of a change: there was none yet.
+      expect(await outboxFor(user.email!)).toEqual([]);
+      expectProblem(await tryLogin(email, user.password), 401, 'INVALID_CREDENTIALS');
+    });
+
+    it('binds the address once confirmed, answers the profile and tells the previous address', async () => {
+      const user = await createUser(t);
+      const tokens = await login(t, user.username, user.password);
+      const email = `${uniqueName('moved')}@example.com`;
+      const profile = await bindEmail(t, sink, tokens.accessToken, email, user.password);
+      expect(profile).toMatchObject({ id: user.id, username: user.username, email });
+      expect(Object.keys(profile).sort()).toEqual(
         [
           'createdAt',
           'email',
+          'emailVerified',
           'id',
           'mustChangePassword',
           'passwordChangedAt',
+          'pendingEmail',
           'roles',
           'twoFactorEnabled',
           'username',
         ].sort(),
       );
-      expect((await getMe(t, tokens.accessToken)).body.email).toBe(email);
+      expect((await getMe(t, tokens.accessToken)).body).toMatchObject({
+        email,
+        emailVerified: true,
+        pendingEmail: null,
+      });
       // The new address signs in.
       await login(t, email, user.password);
 
@@ -124,15 +156,16 @@ describe('the personal center', () => {
       ]);
     });
 
-    it('queues no mail when no email was bound before', async () => {
+    it('queues no notice when no email was bound before', async () => {
       const user = await createUser(t, { email: null });
       const tokens = await login(t, user.username, user.password);
       const email = `${uniqueName('first')}@example.com`;
-      const res = await putEmail(tokens.accessToken, { email, currentPassword: user.password });
-      expect(res.status).toBe(200);
-      expect(res.body.email).toBe(email);
-      // The new address is the only one the user ever had: nobody is told of a change.
-      expect(await outboxFor(email)).toEqual([]);
+      const profile = await bindEmail(t, sink, tokens.accessToken, email, user.password);
+      expect(profile.email).toBe(email);
+      // The new address is the only one the user ever had: it got its link, and no notice.
+      expect(await outboxFor(email)).toEqual([
+        { template: 'email-verification', recipient: email },
+      ]);
     });
 
     it('answers 401 INVALID_CREDENTIALS to a wrong current password and keeps the email', async () => {
@@ -143,7 +176,10 @@ describe('the personal center', () => {
         currentPassword: `${user.password}x`,
       });
       expectProblem(res, 401, 'INVALID_CREDENTIALS');
-      expect((await getMe(t, tokens.accessToken)).body.email).toBe(user.email);
+      expect((await getMe(t, tokens.accessToken)).body).toMatchObject({
+        email: user.email,
+        pendingEmail: null,
+      });
       expect(await outboxFor(user.email!)).toEqual([]);
     });
 
@@ -156,8 +192,12 @@ describe('the personal center', () => {
         currentPassword: user.password,
       });
       expectProblem(res, 409, 'EMAIL_TAKEN');
-      expect((await getMe(t, tokens.accessToken)).body.email).toBe(user.email);
+      expect((await getMe(t, tokens.accessToken)).body).toMatchObject({
+        email: user.email,
+        pendingEmail: null,
+      });
       expect(await outboxFor(user.email!)).toEqual([]);
+      expect(await outboxFor(owner.email!)).toEqual([]);
     });
 
     it.each([
@@ -312,7 +352,7 @@ describe('the personal center', () => {
       expect(res.status).toBe(204);
       expect((await getMe(t, tokens.accessToken)).body.mustChangePassword).toBe(false);
       const changed = await putEmail(tokens.accessToken, { email, currentPassword: newPassword });
-      expect(changed.status).toBe(200);
+      expect(changed.status).toBe(202);
     });
   });
 

@@ -63,6 +63,8 @@ const ATTEMPT_LIMITED = [
   'post /api/v1/password-reset/two-factor/verify',
   'put /api/v1/me/password',
   'put /api/v1/me/email',
+  'post /api/v1/me/email/pending/resend',
+  'post /api/v1/me/email/verify',
   'post /api/v1/me/two-factor/setup',
   'post /api/v1/me/two-factor/enable',
   'delete /api/v1/me/two-factor',

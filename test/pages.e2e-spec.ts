@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
-import { bearer, createUser, login, strongPassword } from './helpers/factories.js';
+import { requestConfirmation } from './helpers/email.js';
+import {
+  bearer,
+  createUser,
+  getMe,
+  login,
+  strongPassword,
+  uniqueName,
+} from './helpers/factories.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { totp } from './helpers/totp.js';
@@ -244,6 +252,44 @@ describe('hosted pages over HTTP', () => {
     expect(res.status).toBe(400);
     expect(res.text).toContain('This reset link is not valid');
     expect(res.text).toContain('href="/forgot-password"');
+  });
+
+  it('confirms an email address only through the form of its page, with the CSRF token', async () => {
+    const user = await createUser(t);
+    const { accessToken } = await login(t, user.username, user.password);
+    const email = `${uniqueName('paged')}@example.org`;
+    const { token } = await requestConfirmation(t, smtp, accessToken, email, user.password);
+
+    const page = await t.http().get(`/verify-email?token=${token}`);
+    expect(page.status).toBe(200);
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.headers['cache-control']).toBe('no-store');
+    const confirm = (csrf: string) =>
+      t
+        .http()
+        .post('/verify-email')
+        .set('Cookie', cookiesOf(page))
+        .type('form')
+        .send({ _csrf: csrf, token });
+
+    expect((await confirm('forged')).status).toBe(403);
+    expect((await getMe(t, accessToken)).body).toMatchObject({
+      email: user.email,
+      pendingEmail: email,
+    });
+
+    const done = await confirm(csrfOf(page));
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('Your email address is confirmed');
+    expect(done.text).toContain(email);
+    expect((await getMe(t, accessToken)).body).toMatchObject({ email, emailVerified: true });
+
+    const again = await confirm(csrfOf(page));
+    expect(again.status).toBe(410);
+    expect(again.text).toContain('This confirmation link was already used');
+    const bare = await t.http().get('/verify-email');
+    expect(bare.status).toBe(400);
+    expect(bare.text).toContain('This confirmation link is not valid');
   });
 
   it('still answers a form body on the JSON API with 415', async () => {

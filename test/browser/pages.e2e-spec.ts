@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createUser, strongPassword } from '../helpers/factories.js';
+import { CONFIRM_EMAIL_SUBJECT, confirmationLinkIn, mailsTo } from '../helpers/email.js';
+import { createUser, strongPassword, type TestUser, uniqueName } from '../helpers/factories.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { totp } from '../helpers/totp.js';
@@ -52,6 +53,26 @@ suite(
       await page.setViewportSize({ width: 390, height: 844 });
       await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-phone.png`), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 800 });
+    }
+
+    /** Signs `user` in on a fresh page; the account page is open when it returns. */
+    async function signedInPage(user: TestUser): Promise<Page> {
+      const page = await freshPage();
+      await page.goto(`${t.url}/login`);
+      await page.getByLabel('Username or email').fill(user.username);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      expect(page.url()).toBe(`${t.url}/account`);
+      return page;
+    }
+
+    /** Asks for the email change on the account page. */
+    async function askForEmail(page: Page, user: TestUser, email: string): Promise<void> {
+      await page.getByLabel('New email address').fill(email);
+      await page.locator('#email-password').fill(user.password);
+      await page.getByRole('button', { name: 'Send the confirmation link' }).click();
+      await page.waitForURL(`${t.url}/account?done=email-sent`);
+      expect(await page.locator('.notice').textContent()).toContain('Check your mail');
     }
 
     /** The current code of the authenticator whose key the page shows (grouped by 4). */
@@ -125,14 +146,62 @@ suite(
       await page.close();
     });
 
+    it('changes the email on the account page, confirms it from the mailed link and shows it bound', async () => {
+      const user = await createUser(t);
+      const page = await signedInPage(user);
+      const email = `${uniqueName('moved')}@example.org`;
+      await askForEmail(page, user, email);
+      // Waiting for confirmation: the old address is still the account's.
+      expect(await page.locator('#pending-email-address').textContent()).toBe(email);
+      expect(await page.locator('#profile-email').textContent()).toBe(user.email);
+      await shoot(page, 'account-email-pending');
+
+      // The first mail is lost: send the link again; only the newest link works. (Waiting for
+      // the first mail keeps the two in order: the outbox does not promise an order.)
+      await smtp.waitForMail(() => mailsTo(smtp, email, CONFIRM_EMAIL_SUBJECT).length >= 1);
+      await page.getByRole('button', { name: 'Resend the link' }).click();
+      await page.waitForURL(`${t.url}/account?done=email-resent`);
+      await smtp.waitForMail(() => mailsTo(smtp, email, CONFIRM_EMAIL_SUBJECT).length >= 2);
+      const [older, newer] = mailsTo(smtp, email, CONFIRM_EMAIL_SUBJECT).map(
+        (m) => new URL(confirmationLinkIn(m).link),
+      );
+
+      const response = await page.goto(`${t.url}${newer.pathname}${newer.search}`);
+      expect(response?.headers()['referrer-policy']).toBe('no-referrer');
+      expect(await page.locator('h1').textContent()).toBe('Confirm your email address');
+      await shoot(page, 'verify-email');
+      await page.getByRole('button', { name: 'Confirm my email address' }).click();
+      // The answer is a page at the same address: wait for its heading.
+      await page.getByRole('heading', { name: 'Your email address is confirmed' }).waitFor();
+      expect(await page.locator('#verified-email').textContent()).toBe(email);
+      await shoot(page, 'verify-email-done');
+      await page.getByRole('link', { name: 'Go to your account' }).click();
+      await page.waitForURL(`${t.url}/account`);
+      expect(await page.locator('#profile-email').textContent()).toBe(email);
+      expect(await page.locator('#pending-email').count()).toBe(0);
+
+      // The older link was replaced by the newer one.
+      await page.goto(`${t.url}${older.pathname}${older.search}`);
+      await page.getByRole('button', { name: 'Confirm my email address' }).click();
+      await page.getByRole('heading', { name: 'This confirmation link is not valid' }).waitFor();
+      await page.close();
+    });
+
+    it('cancels an email change waiting for confirmation', async () => {
+      const user = await createUser(t);
+      const page = await signedInPage(user);
+      await askForEmail(page, user, `${uniqueName('typo')}@example.org`);
+      await page.getByRole('button', { name: 'Cancel the change' }).click();
+      await page.waitForURL(`${t.url}/account?done=email-cancelled`);
+      expect(await page.locator('.notice').textContent()).toContain('cancelled');
+      expect(await page.locator('#pending-email').count()).toBe(0);
+      expect(await page.locator('#profile-email').textContent()).toBe(user.email);
+      await page.close();
+    });
+
     it('signs in with two-factor authentication and signs out', async () => {
       const user = await createUser(t);
-      const page = await freshPage();
-      await page.goto(`${t.url}/login`);
-      await page.getByLabel('Username or email').fill(user.username);
-      await page.getByLabel('Password').fill(user.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      expect(page.url()).toBe(`${t.url}/account`);
+      const page = await signedInPage(user);
       // Turn 2FA on from the account page: a wrong password first, then the right one.
       await page.locator('#setup-password').fill(`${user.password}x`);
       await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
