@@ -190,15 +190,18 @@ export class SessionsService {
     const nowMs = this.clock.now().getTime();
     let state = this.cache.get(sessionId, nowMs);
     if (!state) {
-      const session = await this.dataSource.getRepository(SessionEntity).findOne({
-        select: { userId: true, revokedAt: true, expiresAt: true },
-        where: { id: sessionId },
-      });
+      // A plain query: this runs for every authenticated request whose answer is not cached.
+      const [session] = await this.dataSource.query<
+        { user_id: string; revoked: boolean; expires_at: Date }[]
+      >(
+        'SELECT user_id, revoked_at IS NOT NULL AS revoked, expires_at FROM sessions WHERE id = $1',
+        [sessionId],
+      );
       state = session
         ? {
-            userId: session.userId,
-            active: session.revokedAt === null,
-            expiresAt: session.expiresAt.getTime(),
+            userId: session.user_id,
+            active: !session.revoked,
+            expiresAt: session.expires_at.getTime(),
           }
         : { userId: '', active: false, expiresAt: 0 };
       this.cache.set(sessionId, state, nowMs);

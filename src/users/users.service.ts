@@ -198,7 +198,11 @@ export class UsersService {
   }
 
   async get(id: string): Promise<UserView> {
-    return this.view(await this.getEntity(id));
+    const profile = await this.users.profile(id, this.clock.now());
+    if (!profile) {
+      throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
+    }
+    return profile;
   }
 
   /** Personal center: offer a new authenticator. */
@@ -471,15 +475,7 @@ export class UsersService {
     if (cached !== undefined) {
       return cached;
     }
-    const user = await this.users.findById(userId);
-    const state = user
-      ? {
-          username: user.username,
-          roles: user.roles,
-          disabled: user.disabled,
-          mustChangePassword: user.mustChangePassword,
-        }
-      : null;
+    const state = await this.users.authState(userId);
     this.authStates.set(userId, state, nowMs);
     return state;
   }
