@@ -1,16 +1,27 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ServiceProcess, startService } from './helpers/service-process.js';
 
 /**
- * The guide cannot drift from the code: docs/getting-started.md is run against the built service
- * as a reader would run it. The conventions it follows are stated at its top.
+ * The guides cannot drift from the code: docs/getting-started.md is run against the built service
+ * as a reader would run it, and the other guides are checked against the code's own lists (every
+ * setting, every audit event type) and for links that lead nowhere. The conventions the
+ * getting-started guide follows are stated at its top.
  */
 
 const GUIDE = 'docs/getting-started.md';
+const INTEGRATING = 'docs/integrating.md';
 /** The base URL the guide's expected outputs show; it stands for the started service's. */
 const GUIDE_BASE_URL = 'http://localhost:3000';
 /** The variables the guide's `docs-test: environment` block sets, which the test sets itself. */
@@ -236,6 +247,7 @@ describe(`${GUIDE}, run as a reader runs it`, () => {
   });
   const outputs = new Map<Block, string>();
   let workDir: string;
+  let adminPassword: string;
   let exitCode: number | null;
   let failedBlock: Block | undefined;
   let transcript = '';
@@ -250,10 +262,11 @@ describe(`${GUIDE}, run as a reader runs it`, () => {
     }
     service = await startService({ DATA_DIR: dataDir });
     // The first start's box, as the reader sees it.
-    const adminPassword = /│ {3}password: (\S+)/.exec(service.stdout())?.[1];
-    if (!adminPassword) {
+    const printed = /│ {3}password: (\S+)/.exec(service.stdout())?.[1];
+    if (!printed) {
       throw new Error(`no generated admin password in the output:\n${service.stdout()}`);
     }
+    adminPassword = printed;
     const mark = (i: number, what: 'start' | 'end') => `@@docs-test block ${i} ${what}@@`;
     const script = [
       'set -euo pipefail',
@@ -340,4 +353,127 @@ describe(`${GUIDE}, run as a reader runs it`, () => {
       expect({ problems, printed: actual }).toEqual({ problems: [], printed: actual });
     },
   );
+
+  it(`has a token verifier in ${INTEGRATING} that accepts an access token and refuses others`, async () => {
+    const verifier = fencedBlocks(INTEGRATING).find(
+      (b) => b.lang === 'js' && b.code.includes("from 'node:crypto'"),
+    );
+    const file = join(workDir, 'verify-token.mjs');
+    writeFileSync(file, verifier?.code ?? '');
+    const login = await fetch(`${service.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: adminPassword }),
+    });
+    const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
+    const run = (token: string, issuer = service.url) => {
+      const result = spawnSync(process.execPath, [file, token], {
+        env: { PATH: process.env.PATH, PORTCULLIS: issuer },
+        encoding: 'utf8',
+      });
+      return { status: result.status, out: result.stdout, error: result.stderr };
+    };
+    const accepted = run(tokens.accessToken);
+    expect(accepted).toEqual({
+      status: 0,
+      out: expect.stringContaining("username: 'admin'"),
+      error: '',
+    });
+    const [header, payload, signature] = tokens.accessToken.split('.');
+    const hs256 = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'HS256' }),
+    ).toString('base64url');
+    const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    const refusals = {
+      'not a JWT': run(tokens.refreshToken),
+      'not ES256': run(`${hs256}.${payload}.${signature}`),
+      'bad signature': run(`${header}.${payload}.${flipped}`),
+      'wrong issuer': run(tokens.accessToken, service.url.replace('127.0.0.1', 'localhost')),
+    };
+    for (const [reason, result] of Object.entries(refusals)) {
+      expect({ reason, ...result }).toEqual({
+        reason,
+        status: 1,
+        out: '',
+        error: expect.stringContaining(`Error: ${reason}`),
+      });
+    }
+  });
+});
+
+describe('the guides', () => {
+  const root = resolve('.');
+  const guides = [
+    'README.md',
+    ...readdirSync('docs')
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+
+  /** GitHub's anchors for a file's headings. */
+  function anchors(file: string): Set<string> {
+    const seen = new Map<string, number>();
+    const result = new Set<string>();
+    const text = readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+    for (const [, heading] of text.matchAll(/^#{1,6} (.+)$/gm)) {
+      const slug = heading
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-');
+      const n = seen.get(slug) ?? 0;
+      seen.set(slug, n + 1);
+      result.add(n === 0 ? slug : `${slug}-${n}`);
+    }
+    return result;
+  }
+
+  it('link only to files and headings that exist', () => {
+    const broken: string[] = [];
+    for (const file of guides) {
+      const text = readFileSync(file, 'utf8')
+        .replace(/^```[\s\S]*?^```/gm, '')
+        .replace(/`[^`\n]*`/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target)) {
+          continue;
+        }
+        const [path, anchor] = target.split('#');
+        const linked = path ? resolve(dirname(file), path) : resolve(file);
+        if (!linked.startsWith(root) || !existsSync(linked)) {
+          broken.push(`${file}: ${target} (no such file)`);
+        } else if (anchor && !anchors(linked).has(anchor)) {
+          broken.push(`${file}: ${target} (no such heading)`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('keep the README to a screen: at most 200 lines, prose lines of at most 120 characters', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme.split('\n').length).toBeLessThanOrEqual(200);
+    const long = readme
+      .replace(/^```[\s\S]*?^```/gm, '')
+      .split('\n')
+      .filter((l) => l.replace(/<?https?:\/\/\S+/g, '').length > 120);
+    expect(long).toEqual([]);
+  });
+
+  it('document every setting the service reads', () => {
+    const source = readFileSync('src/config/env.validation.ts', 'utf8');
+    const settings = [...source.matchAll(/\b([A-Z][A-Z0-9_]+)\?: string;/g)].map((m) => m[1]);
+    expect(settings.length).toBeGreaterThan(25);
+    const documented = readFileSync('docs/configuration.md', 'utf8');
+    expect(settings.filter((s) => !documented.includes(`| \`${s}\``))).toEqual([]);
+  });
+
+  it('document every audit event type', () => {
+    const source = readFileSync('src/audit/audit.service.ts', 'utf8');
+    const union = /export type AuditEventType =([^;]+);/.exec(source)?.[1] ?? '';
+    const types = [...union.matchAll(/'([a-z_.]+)'/g)].map((m) => m[1]);
+    expect(types.length).toBeGreaterThan(30);
+    const documented = readFileSync('docs/audit-events.md', 'utf8');
+    expect(types.filter((t) => !documented.includes(`| \`${t}\``))).toEqual([]);
+  });
 });
