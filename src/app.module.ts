@@ -13,6 +13,7 @@ import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OidcModule } from './oidc/oidc.module.js';
 import { PagesModule } from './pages/pages.module.js';
 import { PasswordPolicyModule } from './password-policy/password-policy.module.js';
 import { PasswordResetModule } from './password-reset/password-reset.module.js';
@@ -52,6 +53,7 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         PagesModule,
+        OidcModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
     };

@@ -20,6 +20,7 @@ import type { Settings } from './config/settings.js';
 import { AppLogger } from './logging/app-logger.js';
 import { requestIdGenerator } from './logging/request-id.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { configureOidc } from './oidc/oidc.setup.js';
 import { configurePages } from './pages/pages.setup.js';
 
 /**
@@ -75,6 +76,9 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   );
   // The hosted pages: cookies, views, helmet, and form bodies on page routes only.
   configurePages(app);
+  // The OpenID Provider: discovery at the root, its endpoints under /oidc (after the pages: it
+  // renders their templates).
+  configureOidc(app, settings);
   // Answers carry tokens, secrets, QR codes and recovery codes: nothing is stored by a browser or a
   // proxy unless the route says otherwise (the JWKS, the pages' stylesheet).
   fastify.addHook('onSend', async (request, reply) => {

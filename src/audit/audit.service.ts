@@ -38,7 +38,12 @@ export type AuditEventType =
   | 'password_reset.two_factor_verified'
   | 'password_reset.two_factor_enrolled'
   | 'password_reset.session_killed'
-  | 'password_reset.completed';
+  | 'password_reset.completed'
+  | 'oidc_client.created'
+  | 'oidc_client.updated'
+  | 'oidc_client.deleted'
+  | 'oidc_client.secret_rotated'
+  | 'oidc.consent_granted';
 
 export interface AuditRecord {
   type: AuditEventType;

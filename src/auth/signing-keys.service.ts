@@ -107,6 +107,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
   private readonly rotationMs: number;
   private readonly tokenLifetimeMs: number;
   private timer?: NodeJS.Timeout;
+  private readonly changeListeners: (() => void)[] = [];
 
   constructor(
     @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
@@ -165,6 +166,25 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   jwks(): { keys: PublicJwk[] } {
     return { keys: [...this.byKid.values()].map((k) => k.jwk) };
+  }
+
+  /**
+   * The published keys with their private parts, the active key first, for a signer that takes
+   * JWKs (the OpenID Provider signs ID tokens with the active key and publishes the same set).
+   */
+  privateJwks(): { keys: (PublicJwk & { d: string })[] } {
+    const keys = [this.active, ...[...this.byKid.values()].filter((k) => k !== this.active)];
+    return {
+      keys: keys.map((k) => ({
+        ...k.jwk,
+        d: (k.privateKey.export({ format: 'jwk' }) as { d: string }).d,
+      })),
+    };
+  }
+
+  /** `listener` runs whenever the active key or the published set changes (here or elsewhere). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Every key, newest first, as admins see it. */
@@ -277,9 +297,18 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     for (const row of rows) {
       byKid.set(row.kid, this.open(row));
     }
+    const changed =
+      this.active?.kid !== activeRow.kid ||
+      byKid.size !== this.byKid.size ||
+      [...byKid.keys()].some((kid) => !this.byKid.has(kid));
     this.byKid = byKid;
     this.active = byKid.get(activeRow.kid)!;
     this.activeCreatedAt = activeRow.createdAt;
+    if (changed) {
+      for (const listener of this.changeListeners) {
+        listener();
+      }
+    }
   }
 
   /** The first start on an empty database creates the first key (instances may race: one wins). */

@@ -18,6 +18,9 @@ import { ResetRequestEntity } from '../password-reset/reset-request.entity.js';
 import { ResetRequestQueue1764350000000 } from './migrations/1764350000000-reset-request-queue.js';
 import { EmailVerification1764400000000 } from './migrations/1764400000000-email-verification.js';
 import { EmailVerificationEntity } from '../users/email-verification.entity.js';
+import { OidcClientEntity } from '../oidc/oidc-client.entity.js';
+import { OidcPayloadEntity } from '../oidc/oidc-payload.entity.js';
+import { OpenIdConnect1764500000000 } from './migrations/1764500000000-openid-connect.js';
 import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
@@ -35,6 +38,8 @@ export const ENTITIES = [
   DeviceTokenEntity,
   ResetRequestEntity,
   EmailVerificationEntity,
+  OidcClientEntity,
+  OidcPayloadEntity,
 ];
 
 /** Every migration, in order. New ones are appended here. */
@@ -44,6 +49,7 @@ export const MIGRATIONS = [
   DeviceTokens1764300000000,
   ResetRequestQueue1764350000000,
   EmailVerification1764400000000,
+  OpenIdConnect1764500000000,
 ];
 
 /** The one place the data source is described, for the app and the migration CLI alike. */

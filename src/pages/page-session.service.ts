@@ -15,6 +15,10 @@ export const LOGIN_COOKIE = 'portcullis_login';
 /** This browser's device token (see DeviceTokensService), sent only to the sign-in pages. */
 export const DEVICE_COOKIE = 'portcullis_device';
 export const CSRF_FIELD = '_csrf';
+/** Where to go back once a password reset started from an application's sign-in is done. */
+export const RETURN_COOKIE = 'portcullis_return';
+/** The paths of the sign-in forms an application's sign-in (OpenID Connect) shows. */
+export const INTERACTION_PATH = '/interaction';
 
 /** What the session cookie holds, sealed (AES-256-GCM: unreadable and tamper-evident). */
 interface SessionCookie {
@@ -45,6 +49,7 @@ const SEAL_CONTEXT = {
   reset: 'page-reset',
   login: 'page-login',
   device: 'page-device',
+  returnTo: 'page-return-to',
 };
 
 /**
@@ -138,8 +143,14 @@ export class PageSessions {
     this.clear(reply, RESET_COOKIE, '/reset-password');
   }
 
-  setChallenge(reply: FastifyReply, challengeToken: string, ttlSeconds: number): void {
-    this.write(reply, LOGIN_COOKIE, SEAL_CONTEXT.login, '/login', ttlSeconds, {
+  /** `path`: the sign-in pages the challenge belongs to (an application's sign-in has its own). */
+  setChallenge(
+    reply: FastifyReply,
+    challengeToken: string,
+    ttlSeconds: number,
+    path = '/login',
+  ): void {
+    this.write(reply, LOGIN_COOKIE, SEAL_CONTEXT.login, path, ttlSeconds, {
       token: challengeToken,
     });
   }
@@ -148,21 +159,34 @@ export class PageSessions {
     return this.read<{ token: string }>(request, LOGIN_COOKIE, SEAL_CONTEXT.login)?.token;
   }
 
-  clearChallenge(reply: FastifyReply): void {
-    this.clear(reply, LOGIN_COOKIE, '/login');
+  clearChallenge(reply: FastifyReply, path = '/login'): void {
+    this.clear(reply, LOGIN_COOKIE, path);
   }
 
   setDeviceToken(reply: FastifyReply, deviceToken: string): void {
-    this.write(
-      reply,
-      DEVICE_COOKIE,
-      SEAL_CONTEXT.device,
-      '/login',
-      DEVICE_TOKEN_IDLE_DAYS * 86_400,
-      {
+    // Sent to both sign-in forms: ours, and the one an application's sign-in shows.
+    for (const path of ['/login', INTERACTION_PATH]) {
+      this.write(reply, DEVICE_COOKIE, SEAL_CONTEXT.device, path, DEVICE_TOKEN_IDLE_DAYS * 86_400, {
         token: deviceToken,
-      },
-    );
+      });
+    }
+  }
+
+  /** Remembers where to go back after a password reset (a path of ours, checked on the way back). */
+  setReturnTo(reply: FastifyReply, path: string, ttlSeconds: number): void {
+    this.write(reply, RETURN_COOKIE, SEAL_CONTEXT.returnTo, '/', ttlSeconds, { path });
+  }
+
+  /** The place to go back to, once: the cookie is cleared. Only our own OpenID paths count. */
+  takeReturnTo(request: FastifyRequest, reply: FastifyReply): string | null {
+    const saved = this.read<{ path: string }>(request, RETURN_COOKIE, SEAL_CONTEXT.returnTo);
+    if (!saved) {
+      return null;
+    }
+    this.clear(reply, RETURN_COOKIE, '/');
+    return typeof saved.path === 'string' && saved.path.startsWith('/oidc/auth?')
+      ? saved.path
+      : null;
   }
 
   deviceToken(request: FastifyRequest): string | undefined {

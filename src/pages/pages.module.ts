@@ -31,5 +31,6 @@ import { VerifyEmailPagesController } from './verify-email-pages.controller.js';
     AccountPagesController,
     AssetsController,
   ],
+  exports: [PageSessions, PageRenderer],
 })
 export class PagesModule {}

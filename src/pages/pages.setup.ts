@@ -29,6 +29,7 @@ export function isPagePath(url: string | undefined): boolean {
       '/verify-email',
       '/account',
       '/assets/',
+      '/interaction',
     ].some(
       (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
     )
@@ -83,7 +84,9 @@ export function configurePages(app: NestFastifyApplication): void {
   // Before any body is read: a form body anywhere but a page is refused, as before.
   fastify.addHook('preParsing', (request: FastifyRequest, _reply, payload, done) => {
     const type = request.headers['content-type'] ?? '';
-    if (type.toLowerCase().startsWith(FORM) && !isPagePath(request.routeOptions.url)) {
+    // The OpenID Provider (/oidc/…) reads its own form bodies (token, revocation, logout).
+    const url = request.routeOptions.url;
+    if (type.toLowerCase().startsWith(FORM) && !isPagePath(url) && !url?.startsWith('/oidc/')) {
       done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.'));
       return;
     }

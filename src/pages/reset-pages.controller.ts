@@ -178,7 +178,9 @@ export class ResetPagesController {
       this.sessions.clearResetToken(reply);
       this.sessions.setDeviceToken(reply, pair.deviceToken);
       signIn(this.sessions, this.tokens, reply, pair);
-      return this.renderer.redirect(reply, '/account?done=password-reset');
+      // Started from an application's sign-in: back to its authorization, now signed in.
+      const back = this.sessions.takeReturnTo(request, reply);
+      return this.renderer.redirect(reply, back ?? '/account?done=password-reset');
     } catch (error) {
       if (error instanceof AppError && error.code === 'RESET_SESSION_INVALID') {
         return this.linkProblem(reply, session, error);

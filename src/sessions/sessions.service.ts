@@ -209,6 +209,15 @@ export class SessionsService {
     return state.active && state.userId === userId && state.expiresAt > nowMs;
   }
 
+  /** When a session was signed in and how (for OpenID Connect's auth_time and amr). */
+  async describe(sessionId: string): Promise<{ amr: string[]; createdAt: Date } | null> {
+    const session = await this.dataSource.getRepository(SessionEntity).findOne({
+      select: { amr: true, createdAt: true },
+      where: { id: sessionId },
+    });
+    return session ? { amr: session.amr, createdAt: session.createdAt } : null;
+  }
+
   private async issueRefreshToken(
     manager: EntityManager,
     sessionId: string,

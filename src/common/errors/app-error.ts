@@ -120,6 +120,8 @@ export const ErrorCode = {
     status: HttpStatus.UNAUTHORIZED,
     title: 'The password reset session is not valid',
   },
+  CLIENT_NOT_FOUND: { status: HttpStatus.NOT_FOUND, title: 'No such client' },
+  CLIENT_IS_PUBLIC: { status: HttpStatus.CONFLICT, title: 'A public client has no secret' },
   SERVICE_UNAVAILABLE: {
     status: HttpStatus.SERVICE_UNAVAILABLE,
     title: 'The service is not ready',

@@ -1,0 +1,258 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { DataSource } from 'typeorm';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { OidcClients } from './oidc-clients.service.js';
+
+/** How often expired artifacts are deleted (by every instance; deleting twice is harmless). */
+const CLEANUP_INTERVAL_MS = 10 * 60_000;
+/** The rows of our own beside the provider's: what a user agreed to share with a client. */
+const CONSENT_MODEL = 'Consent';
+
+interface Row {
+  payload: AdapterPayload;
+  consumed_at: Date | null;
+  expires_at: Date | null;
+  session_id: string | null;
+}
+
+/**
+ * oidc-provider's storage on our database: one table (oidc_payloads), a row per artifact, keyed
+ * by model and id. Clients are read from the admin-managed oidc_clients table.
+ *
+ * A grant is tied to the Portcullis session it was given in: while that session is revoked or
+ * expired (sign-out, password change, disable, delete), the grant is not found, and so every
+ * code, access and refresh token issued under it is refused. Revocation anywhere in Portcullis
+ * thus reaches OpenID Connect without a hook in each place that revokes.
+ */
+@Injectable()
+export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('OidcStore');
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sessions: SessionsService,
+    private readonly clients: OidcClients,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.cleanUp(), CLEANUP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The adapter class oidc-provider instantiates once per model. */
+  adapterClass(): new (model: string) => Adapter {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const store = this;
+    return class {
+      constructor(private readonly model: string) {}
+      upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+        return store.upsert(this.model, id, payload, expiresIn);
+      }
+      find(id: string) {
+        return store.find(this.model, id);
+      }
+      findByUid(uid: string) {
+        return store.findBy(this.model, 'uid', uid);
+      }
+      findByUserCode(userCode: string) {
+        return store.findBy(this.model, 'user_code', userCode);
+      }
+      consume(id: string) {
+        return store.consume(this.model, id);
+      }
+      destroy(id: string) {
+        return store.destroy(this.model, id);
+      }
+      revokeByGrantId(grantId: string) {
+        return store.revokeByGrantId(this.model, grantId);
+      }
+    };
+  }
+
+  async upsert(
+    model: string,
+    id: string,
+    payload: AdapterPayload,
+    expiresIn: number,
+  ): Promise<void> {
+    const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+    // session_id and consumed_at are kept: a grant saved again stays tied to its session.
+    await this.dataSource.query(
+      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload,
+         grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code, uid = EXCLUDED.uid,
+         expires_at = EXCLUDED.expires_at`,
+      [
+        model,
+        id,
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresAt,
+      ],
+    );
+  }
+
+  async find(model: string, id: string): Promise<AdapterPayload | undefined> {
+    if (model === 'Client') {
+      return (await this.clients.metadata(id)) as AdapterPayload | undefined;
+    }
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT payload, consumed_at, expires_at, session_id FROM oidc_payloads
+        WHERE model = $1 AND id = $2`,
+      [model, id],
+    );
+    return this.live(model, rows[0]);
+  }
+
+  async findBy(
+    model: string,
+    column: 'uid' | 'user_code',
+    value: string,
+  ): Promise<AdapterPayload | undefined> {
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT payload, consumed_at, expires_at, session_id FROM oidc_payloads
+        WHERE model = $1 AND ${column} = $2 LIMIT 1`,
+      [model, value],
+    );
+    return this.live(model, rows[0]);
+  }
+
+  async consume(model: string, id: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2`,
+      [model, id],
+    );
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM oidc_payloads WHERE model = $1 AND id = $2`, [
+      model,
+      id,
+    ]);
+  }
+
+  async revokeByGrantId(model: string, grantId: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2`, [
+      model,
+      grantId,
+    ]);
+  }
+
+  /** Ties a grant (and so every token issued under it) to the Portcullis session it was given in. */
+  async linkGrant(grantId: string, sessionId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE oidc_payloads SET session_id = $2 WHERE model = 'Grant' AND id = $1`,
+      [grantId, sessionId],
+    );
+  }
+
+  /** The Portcullis session a grant was given in, if the grant exists. */
+  async grantSession(grantId: string): Promise<string | null> {
+    const rows: { session_id: string | null }[] = await this.dataSource.query(
+      `SELECT session_id FROM oidc_payloads WHERE model = 'Grant' AND id = $1`,
+      [grantId],
+    );
+    return rows[0]?.session_id ?? null;
+  }
+
+  /** Deletes the grants given in these Portcullis sessions, and everything issued under them. */
+  async endSessions(sessionIds: string[]): Promise<void> {
+    if (sessionIds.length === 0) {
+      return;
+    }
+    await this.dataSource.query(
+      `DELETE FROM oidc_payloads WHERE grant_id IN (
+         SELECT id FROM oidc_payloads WHERE model = 'Grant' AND session_id = ANY($1::uuid[]))`,
+      [sessionIds],
+    );
+    await this.dataSource.query(
+      `DELETE FROM oidc_payloads WHERE model = 'Grant' AND session_id = ANY($1::uuid[])`,
+      [sessionIds],
+    );
+  }
+
+  /** The Portcullis sessions behind the grants of these grant ids. */
+  async sessionsOfGrants(grantIds: string[]): Promise<string[]> {
+    if (grantIds.length === 0) {
+      return [];
+    }
+    const rows: { session_id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT session_id FROM oidc_payloads
+        WHERE model = 'Grant' AND id = ANY($1::text[]) AND session_id IS NOT NULL`,
+      [grantIds],
+    );
+    return rows.map((r) => r.session_id);
+  }
+
+  /** The scopes a user has agreed to share with a client (empty when never asked). */
+  async consentedScopes(clientId: string, userId: string): Promise<Set<string>> {
+    const rows: { payload: { scopes?: string[] } }[] = await this.dataSource.query(
+      `SELECT payload FROM oidc_payloads WHERE model = $1 AND id = $2`,
+      [CONSENT_MODEL, consentId(clientId, userId)],
+    );
+    return new Set(rows[0]?.payload.scopes ?? []);
+  }
+
+  /** Remembers that a user agreed to share these scopes with a client (added to earlier ones). */
+  async rememberConsent(clientId: string, userId: string, scopes: string[]): Promise<void> {
+    const all = new Set([...(await this.consentedScopes(clientId, userId)), ...scopes]);
+    await this.dataSource.query(
+      `INSERT INTO oidc_payloads (model, id, payload) VALUES ($1, $2, $3)
+       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload`,
+      [
+        CONSENT_MODEL,
+        consentId(clientId, userId),
+        JSON.stringify({ clientId, accountId: userId, scopes: [...all].sort() }),
+      ],
+    );
+  }
+
+  /** Deletes what has expired. */
+  async cleanUp(): Promise<void> {
+    try {
+      await this.dataSource.query(`DELETE FROM oidc_payloads WHERE expires_at < now()`);
+    } catch (error) {
+      this.logger.warn(
+        `could not delete expired OpenID Connect artifacts: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private async live(model: string, row: Row | undefined): Promise<AdapterPayload | undefined> {
+    if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) {
+      return undefined;
+    }
+    if (model === 'Grant') {
+      const accountId = row.payload.accountId;
+      if (
+        !row.session_id ||
+        typeof accountId !== 'string' ||
+        !(await this.sessions.isActive(row.session_id, accountId))
+      ) {
+        return undefined;
+      }
+    }
+    return row.consumed_at
+      ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) }
+      : row.payload;
+  }
+}
+
+function consentId(clientId: string, userId: string): string {
+  return `${clientId}:${userId}`;
+}
