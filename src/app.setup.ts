@@ -144,6 +144,15 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
           'POST /api/v1/password-reset/sessions (opening the emailed link). It works only for the ' +
           'reset steps, in their order.',
       })
+      .addBasicAuth(
+        {
+          type: 'http',
+          scheme: 'basic',
+          description:
+            'An OpenID Connect client: its client_id and client_secret (POST /api/v1/admin/clients).',
+        },
+        'client',
+      )
       .build(),
   );
   documentRequestProblems(document);

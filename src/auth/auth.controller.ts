@@ -1,5 +1,6 @@
-import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
+  ApiBasicAuth,
   ApiBearerAuth,
   ApiExtraModels,
   ApiNoContentResponse,
@@ -8,11 +9,13 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
+import { AllowClientCredentials } from '../common/decorators/client-credentials.decorator.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
 import { AuthService } from './auth.service.js';
+import { ClientCredentialsGuard } from './guards/client-credentials.guard.js';
 import {
   IntrospectDto,
   IntrospectionDto,
@@ -91,12 +94,15 @@ export class AuthController {
 }
 
 /**
- * RFC 7662 asks the caller of introspection to authenticate: an admin's access token here (an
- * OpenID Connect client's credentials once clients exist). Anonymous callers get 401.
+ * RFC 7662 asks the caller of introspection to authenticate: an admin's access token, or an
+ * OpenID Connect client's own credentials (HTTP Basic). Anonymous callers get 401.
  */
 @ApiTags('auth')
 @ApiBearerAuth()
+@ApiBasicAuth('client')
 @Roles('admin')
+@AllowClientCredentials()
+@UseGuards(ClientCredentialsGuard)
 @ApiProblems('UNAUTHORIZED', 'FORBIDDEN', 'PASSWORD_CHANGE_REQUIRED')
 @Controller('api/v1/auth')
 export class IntrospectionController {
@@ -105,7 +111,8 @@ export class IntrospectionController {
   @Post('introspect')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'RFC 7662: is this access token live (signature, expiry, session, user)? Admins only',
+    summary:
+      'RFC 7662: is this access token live (signature, expiry, session, user)? Admins and OpenID Connect clients',
   })
   @ApiOkResponse({ type: IntrospectionDto })
   @ApiProblems('VALIDATION_FAILED')

@@ -1,6 +1,11 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import {
+  ALLOWS_CLIENT_CREDENTIALS,
+  isBasicAuthorization,
+} from '../../common/decorators/client-credentials.decorator.js';
 import { IS_PUBLIC } from '../../common/decorators/public.decorator.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { unavailableDependency } from '../../common/errors/unavailable.js';
@@ -17,7 +22,19 @@ export class AccessTokenGuard extends AuthGuard('access-token') {
       context.getHandler(),
       context.getClass(),
     ]);
-    return isPublic ? true : super.canActivate(context);
+    if (isPublic) {
+      return true;
+    }
+    // An application's client credentials, where the route takes them: its own guard checks them.
+    const allowsClient = this.reflector.getAllAndOverride<boolean>(ALLOWS_CLIENT_CREDENTIALS, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
+    if (allowsClient && isBasicAuthorization(header)) {
+      return true;
+    }
+    return super.canActivate(context);
   }
 
   override handleRequest<T>(error: unknown, user: T | false): T {
