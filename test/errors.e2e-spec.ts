@@ -9,6 +9,7 @@ import {
   uniqueName,
 } from './helpers/factories.js';
 import { isPagePath } from '../src/pages/pages.setup.js';
+import { isOidcProtocolPath } from '../src/oidc/oidc.setup.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -303,6 +304,8 @@ describe('errors, operations and the API description', () => {
         .filter((route) => !/^[A-Z]+ \/docs/.test(route))
         // The hosted HTML pages (CONTRACT.md "Hosted pages") are not part of the JSON API.
         .filter((route) => !isPagePath(route.split(' ')[1]))
+        // The OpenID Provider's endpoints are described by its discovery document.
+        .filter((route) => !isOidcProtocolPath(route.split(' ')[1]))
         .map((route) => route.replace(/:(\w+)/g, '{$1}'));
       // The parser must have found the routes at all.
       expect(served).toContain('GET /api/v1/admin/users/{id}');

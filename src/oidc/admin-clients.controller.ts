@@ -11,6 +11,7 @@ import {
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { CurrentUser, type Principal } from '../common/decorators/current-user.decorator.js';
 import { Roles } from '../common/decorators/roles.decorator.js';
+import { AppError } from '../common/errors/app-error.js';
 import { ApiProblems } from '../common/openapi.js';
 import {
   ClientDto,
@@ -21,6 +22,19 @@ import {
   UpdateClientDto,
 } from './dto/clients.dto.js';
 import { OidcClients } from './oidc-clients.service.js';
+
+/** A client id as we make them; anything else (too long, NUL, …) is simply no client. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const ClientId = () =>
+  Param('clientId', {
+    transform: (value: string) => {
+      if (!CLIENT_ID.test(value)) {
+        throw new AppError('CLIENT_NOT_FOUND', 'There is no client with this id.');
+      }
+      return value;
+    },
+  });
 
 const ClientIdParam = () =>
   ApiParam({
@@ -69,7 +83,7 @@ export class AdminClientsController {
   @ApiOperation({ summary: 'One application (never its secret)' })
   @ApiOkResponse({ type: ClientDto })
   @ApiProblems('CLIENT_NOT_FOUND')
-  async get(@Param('clientId') clientId: string): Promise<ClientDto> {
+  async get(@ClientId() clientId: string): Promise<ClientDto> {
     return ClientDto.from(await this.clients.get(clientId));
   }
 
@@ -79,7 +93,7 @@ export class AdminClientsController {
   @ApiOkResponse({ type: ClientDto })
   @ApiProblems('VALIDATION_FAILED', 'CLIENT_NOT_FOUND')
   async update(
-    @Param('clientId') clientId: string,
+    @ClientId() clientId: string,
     @Body() dto: UpdateClientDto,
     @CurrentUser() me: Principal,
     @ClientIp() ip: string,
@@ -94,7 +108,7 @@ export class AdminClientsController {
   @ApiNoContentResponse()
   @ApiProblems('CLIENT_NOT_FOUND')
   async delete(
-    @Param('clientId') clientId: string,
+    @ClientId() clientId: string,
     @CurrentUser() me: Principal,
     @ClientIp() ip: string,
   ): Promise<void> {
@@ -110,7 +124,7 @@ export class AdminClientsController {
   @ApiCreatedResponse({ type: ClientSecretDto })
   @ApiProblems('CLIENT_NOT_FOUND', 'CLIENT_IS_PUBLIC')
   async rotateSecret(
-    @Param('clientId') clientId: string,
+    @ClientId() clientId: string,
     @CurrentUser() me: Principal,
     @ClientIp() ip: string,
   ): Promise<ClientSecretDto> {

@@ -303,11 +303,17 @@ export class OidcProviderService implements OnModuleInit {
       },
       features: {
         devInteractions: { enabled: false },
-        revocation: { enabled: true },
+        revocation: {
+          enabled: true,
+          // RFC 7009: a client revokes only its own tokens; another's are silently left alone.
+          allowedPolicy: (_ctx: KoaContext, client: ClientInstance, token: { clientId: string }) =>
+            token.clientId === client.clientId,
+        },
         userinfo: { enabled: true },
         introspection: { enabled: false },
         registration: { enabled: false },
         clientCredentials: { enabled: false },
+        pushedAuthorizationRequests: { enabled: false },
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: (ctx: KoaContext, form: string) => this.logoutPage(ctx, form),

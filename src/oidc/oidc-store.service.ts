@@ -108,6 +108,9 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async find(model: string, id: string): Promise<AdapterPayload | undefined> {
+    if (!storable(id)) {
+      return undefined;
+    }
     if (model === 'Client') {
       return (await this.clients.metadata(id)) as AdapterPayload | undefined;
     }
@@ -124,6 +127,9 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     column: 'uid' | 'user_code',
     value: string,
   ): Promise<AdapterPayload | undefined> {
+    if (!storable(value)) {
+      return undefined;
+    }
     const rows: Row[] = await this.dataSource.query(
       `SELECT payload, consumed_at, expires_at, session_id FROM oidc_payloads
         WHERE model = $1 AND ${column} = $2 LIMIT 1`,
@@ -251,6 +257,11 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
       ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) }
       : row.payload;
   }
+}
+
+/** A value PostgreSQL can hold in a varchar(255) column: ids a caller made up may be anything. */
+function storable(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 255 && !value.includes('\u0000');
 }
 
 function consentId(clientId: string, userId: string): string {

@@ -6,6 +6,26 @@ import type { Settings } from '../config/settings.js';
 import { PageSessions } from '../pages/page-session.service.js';
 import { OIDC_PREFIX, OIDC_ROUTES, OidcProviderService } from './oidc-provider.service.js';
 
+type Method = 'GET' | 'POST' | 'OPTIONS';
+
+/** The provider's endpoints that are on (anything else under /oidc is our usual 404). */
+const PROVIDER_ROUTES: [Method[], string][] = [
+  [['GET', 'OPTIONS'], '/.well-known/openid-configuration'],
+  [['GET', 'POST'], OIDC_ROUTES.authorization],
+  [['GET'], `${OIDC_ROUTES.authorization}/:uid`],
+  [['POST', 'OPTIONS'], OIDC_ROUTES.token],
+  [['GET', 'POST', 'OPTIONS'], OIDC_ROUTES.userinfo],
+  [['POST', 'OPTIONS'], OIDC_ROUTES.revocation],
+  [['GET', 'POST'], OIDC_ROUTES.end_session],
+  [['POST'], `${OIDC_ROUTES.end_session}/confirm`],
+  [['GET'], `${OIDC_ROUTES.end_session}/success`],
+];
+
+/** The OpenID Connect protocol's own paths: described by discovery, not by the OpenAPI document. */
+export function isOidcProtocolPath(path: string): boolean {
+  return path === '/.well-known/openid-configuration' || path.startsWith(`${OIDC_PREFIX}/`);
+}
+
 /**
  * Serves the OpenID Provider from the Nest app's Fastify instance: discovery at the root (the
  * issuer is PUBLIC_URL) and every endpoint under /oidc. The provider is a Koa app; each request
@@ -50,14 +70,15 @@ export function configureOidc(app: NestFastifyApplication, settings: Settings): 
     // The provider parses its own bodies (token, revocation and logout forms).
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null, undefined));
-    scope.get('/.well-known/openid-configuration', forward);
     // One JWKS: the same keys, and the same caching, as /.well-known/jwks.json.
     scope.get(OIDC_ROUTES.jwks, async (_request, reply) => {
       return reply
         .header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
         .send(keys.jwks());
     });
-    scope.all(`${OIDC_PREFIX}/*`, forward);
+    for (const [method, path] of PROVIDER_ROUTES) {
+      scope.route({ method, url: path, handler: forward });
+    }
     done();
   });
 }
