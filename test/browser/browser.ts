@@ -11,8 +11,11 @@ if (!HAS_CHROMIUM) {
   );
 }
 
-/** Debian's Chromium, headless, with a fresh profile and no background network traffic. */
-export async function launchChromium(): Promise<{
+/**
+ * Debian's Chromium, headless, with a fresh profile and no background network traffic.
+ * `hostRules`: Chromium's --host-resolver-rules, e.g. to reach PUBLIC_URL's host on a test port.
+ */
+export async function launchChromium(hostRules?: string): Promise<{
   browser: Browser;
   context: BrowserContext;
   close: () => Promise<void>;
@@ -30,6 +33,7 @@ export async function launchChromium(): Promise<{
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...(hostRules ? [`--host-resolver-rules=${hostRules}`] : []),
     ],
   });
   return {
