@@ -79,6 +79,8 @@ export default tseslint.config(
         fetch: 'readonly',
         URL: 'readonly',
         setTimeout: 'readonly',
+        URLSearchParams: 'readonly',
+        Buffer: 'readonly',
       },
     },
   },
