@@ -12,6 +12,7 @@ import {
   signInThrough,
 } from './helpers/oidc.js';
 import { expectProblem } from './helpers/reset-flow.js';
+import { OidcStore } from '../src/oidc/oidc-store.service.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 function basic(id: string, secret: string): [string, string] {
@@ -256,5 +257,54 @@ describe('OpenID Connect clients, managed by admins', () => {
       .get('/api/v1/admin/clients')
       .set(...basic(registered.clientId, registered.clientSecret!));
     expectProblem(elsewhere, 401, 'UNAUTHORIZED');
+  });
+
+  it('deletes expired provider artifacts when it cleans up, and keeps live ones', async () => {
+    const store = t.app.get(OidcStore);
+    await store.upsert('AccessToken', 'expired-artifact', { grantId: 'g' }, -60);
+    await store.upsert('AccessToken', 'live-artifact', { grantId: 'g' }, 600);
+    expect(await store.find('AccessToken', 'expired-artifact')).toBeUndefined();
+    await store.cleanUp();
+    const rows: { id: string }[] = await t.app
+      .get(DataSource)
+      .query(`SELECT id FROM oidc_payloads WHERE id IN ('expired-artifact', 'live-artifact')`);
+    expect(rows.map((r) => r.id)).toEqual(['live-artifact']);
+  });
+});
+
+describe('OpenID Connect behind a proxy, on https', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ PUBLIC_URL: 'https://id.example.test', TRUST_PROXY: 'true' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('builds every link from PUBLIC_URL, sets Secure cookies and sees the client address the proxy gives', async () => {
+    const discovery = await t.http().get('/.well-known/openid-configuration');
+    expect(discovery.body.issuer).toBe('https://id.example.test');
+    expect(discovery.body.token_endpoint).toBe('https://id.example.test/oidc/token');
+    const admin = await createAdmin(t);
+    const registered = await registerClient(t, admin.tokens.accessToken);
+    const rp = await relyingParty(t, registered);
+    const user = await createUser(t);
+    const browser = new HttpBrowser(t, { 'x-forwarded-for': '203.0.113.7' });
+    const { tokens } = await signInThrough(browser, rp, user);
+    expect(tokens.claims()?.iss).toBe('https://id.example.test');
+    const cookies = browser.setCookies.filter((c) =>
+      /^(portcullis_oidc\w*|portcullis_session)=/.test(c),
+    );
+    expect(cookies.length).toBeGreaterThanOrEqual(3);
+    for (const cookie of cookies) {
+      expect(cookie).toMatch(/; secure/i);
+      expect(cookie).toMatch(/; httponly/i);
+    }
+    const events = await queryAuditEvents(t, admin.tokens.accessToken, {
+      userId: user.id,
+      type: 'login.succeeded',
+    });
+    expect(events.body.items[0].clientIp).toBe('203.0.113.7');
   });
 });

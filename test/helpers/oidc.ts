@@ -82,7 +82,11 @@ export interface Answer {
 export class HttpBrowser {
   cookies: Cookie[] = [];
 
-  constructor(private readonly t: TestApp) {}
+  /** `headers`: sent with every request (e.g. what a proxy in front would add). */
+  constructor(
+    private readonly t: TestApp,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   private get base(): string {
     return this.t.settings.http.publicUrl;
@@ -98,7 +102,11 @@ export class HttpBrowser {
       .join('; ');
   }
 
+  /** The Set-Cookie lines of every answer so far (to check their attributes). */
+  readonly setCookies: string[] = [];
+
   private keep(headers: Headers): void {
+    this.setCookies.push(...headers.getSetCookie());
     for (const line of headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(';').map((s) => s.trim());
       const eq = pair.indexOf('=');
@@ -124,7 +132,7 @@ export class HttpBrowser {
   ): Promise<Answer> {
     const absolute = new URL(url, this.base).href;
     const path = new URL(absolute).pathname;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.headers };
     const cookie = this.cookieHeader(path);
     if (cookie) {
       headers.cookie = cookie;
