@@ -117,10 +117,23 @@ describe('OpenID Connect: an application signs its users in through Portcullis',
     const again = await authorizationRequest(rp);
     const silent = await browser.get(again.url.href);
     expectCallback(silent);
+    // Another first-party application signs in silently too (prompt=none), in the same session.
+    const other = await relyingParty(t, await registerClient(t, adminToken, { name: 'Chat' }));
+    const none = await authorizationRequest(other, { prompt: 'none' });
+    const otherTokens = await exchange(
+      other,
+      expectCallback(await browser.get(none.url.href)),
+      none,
+    );
+    expect(otherTokens.claims()?.sub).toBe(user.id);
     // Signing out of the hosted pages ends the session the application's sign-in relied on.
     const account = await browser.get('/account');
     expect(account.status).toBe(200);
     await browser.submit(account, '/logout', {});
+    const afterSignOut = await browser.get(
+      (await authorizationRequest(rp, { prompt: 'none' })).url.href,
+    );
+    expect(new URL(afterSignOut.location!).searchParams.get('error')).toBe('login_required');
     const third = await browser.get((await authorizationRequest(rp)).url.href);
     expect(third.status).toBe(200);
     expect(third.text).toContain('name="password"');

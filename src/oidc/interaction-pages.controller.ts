@@ -345,11 +345,15 @@ export class InteractionPagesController {
     if (!session) {
       return null;
     }
-    let details: InteractionDetails;
+    let details: InteractionDetails | undefined;
     try {
       details = await this.oidc.interactionDetails(request.raw, reply.raw);
-    } catch {
-      details = undefined as unknown as InteractionDetails;
+    } catch (error) {
+      // No interaction cookie, or its interaction expired or was finished: anything else
+      // (the database away) is not the user's doing.
+      if (!(error instanceof Error && error.name === 'SessionNotFound')) {
+        throw error;
+      }
     }
     const client = details ? await this.clients.find(details.params.client_id) : null;
     if (!details || details.uid !== uid || !client) {

@@ -148,9 +148,11 @@ declare module 'oidc-provider' {
   }
 
   export class Check {
+    /** `error`: the OAuth error for prompt=none when the check asks for the prompt. */
     constructor(
       reason: string,
       description: string,
+      error: string,
       check: (ctx: KoaContext) => boolean | Promise<boolean>,
     );
     static readonly REQUEST_PROMPT: true;

@@ -14,7 +14,7 @@ import { SigningKeys } from '../auth/signing-keys.service.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
 import { UsersService } from '../users/users.service.js';
-import { secretMatches } from './oidc-clients.service.js';
+import { OidcClients, secretMatches } from './oidc-clients.service.js';
 import { OidcStore } from './oidc-store.service.js';
 
 /** Where the provider's endpoints live; discovery is at the root, as the issuer is PUBLIC_URL. */
@@ -103,6 +103,7 @@ export class OidcProviderService implements OnModuleInit {
     private readonly users: UsersService,
     private readonly auth: AuthService,
     private readonly box: SecretBox,
+    private readonly clients: OidcClients,
   ) {
     this.settings = {
       http: config.get('http', { infer: true }),
@@ -210,17 +211,34 @@ export class OidcProviderService implements OnModuleInit {
     };
   }
 
-  /** Reuses a grant only when it was given in the Portcullis session the browser is in now. */
+  /**
+   * Reuses a grant only when it was given in the Portcullis session the browser is in now.
+   * Otherwise, when the user need not be asked (a first-party client, or a consent already given
+   * for these scopes), grants at once: a silent sign-in (prompt=none) works after a new sign-in.
+   */
   private async loadExistingGrant(ctx: KoaContext) {
     const browser = browserOf(ctx.req);
+    const accountId = ctx.oidc.account?.accountId;
     const clientId = ctx.oidc.client?.clientId;
-    const grantId =
-      ctx.oidc.result?.consent?.grantId ??
-      (clientId ? ctx.oidc.session?.grantIdFor(clientId) : undefined);
-    if (!browser || !grantId || (await this.store.grantSession(grantId)) !== browser.sessionId) {
+    if (!browser || !clientId || browser.userId !== accountId) {
       return undefined;
     }
-    return ctx.oidc.provider.Grant.find(grantId);
+    const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId);
+    if (grantId && (await this.store.grantSession(grantId)) === browser.sessionId) {
+      return ctx.oidc.provider.Grant.find(grantId);
+    }
+    const requested = [...ctx.oidc.requestParamOIDCScopes];
+    const client = await this.clients.find(clientId);
+    const consented = client?.firstParty
+      ? null
+      : await this.store.consentedScopes(clientId, accountId);
+    if (!client || (consented && !requested.every((scope) => consented.has(scope)))) {
+      return undefined;
+    }
+    const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(requested.join(' '));
+    await this.store.linkGrant(await grant.save(), browser.sessionId);
+    return grant;
   }
 
   private configuration(): Record<string, unknown> {
@@ -232,6 +250,7 @@ export class OidcProviderService implements OnModuleInit {
       new interactionPolicy.Check(
         'portcullis_session',
         'the Portcullis session has ended',
+        'login_required',
         (ctx) => {
           const accountId = ctx.oidc.session?.accountId;
           if (!accountId) {
