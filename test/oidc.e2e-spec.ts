@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
-import { bearer, createAdmin, createUser, getMe, type Json } from './helpers/factories.js';
+import {
+  bearer,
+  createAdmin,
+  createUser,
+  getMe,
+  type Json,
+  strongPassword,
+  uniqueName,
+} from './helpers/factories.js';
 import {
   AFTER_LOGOUT,
   authorizationRequest,
@@ -108,6 +116,30 @@ describe('OpenID Connect: an application signs its users in through Portcullis',
     });
     // The OpenID access token is for userinfo: the API does not take it.
     expect((await getMe(t, tokens.access_token)).status).toBe(401);
+  });
+
+  it('says email_verified: false for an address an admin set without vouching for it', async () => {
+    const username = uniqueName();
+    const password = strongPassword();
+    const created = await t
+      .http()
+      .post('/api/v1/admin/users')
+      .set(...bearer(adminToken))
+      .send({
+        username,
+        password,
+        email: `${username}@example.com`,
+        emailVerified: false,
+        temporaryPassword: false,
+      });
+    expect(created.status).toBe(201);
+    const { tokens } = await signInThrough(new HttpBrowser(t), rp, { username, password });
+    expect(tokens.claims()).toMatchObject({
+      email: `${username}@example.com`,
+      email_verified: false,
+    });
+    const info = await client.fetchUserInfo(rp, tokens.access_token, created.body.id as string);
+    expect(info.email_verified).toBe(false);
   });
 
   it('signs the same browser in again without the password, then asks again after sign-out', async () => {

@@ -199,14 +199,8 @@ export class OidcProviderService implements OnModuleInit {
       claims: () => ({
         sub: user.id,
         preferred_username: user.username,
-        ...(user.email
-          ? {
-              email: user.email,
-              // TODO(#9): the user's emailVerified once email verification lands; an address
-              // is set by an admin (bound at once) until then.
-              email_verified: true,
-            }
-          : {}),
+        // The bound address (a pending change is not it), and whether its owner proved it.
+        ...(user.email ? { email: user.email, email_verified: user.emailVerified } : {}),
       }),
     };
   }
