@@ -39,8 +39,9 @@ const ClientId = () =>
 const ClientIdParam = () =>
   ApiParam({
     name: 'clientId',
-    description: 'the client_id given at creation',
+    description: 'the client_id given at creation; any other value answers 404 CLIENT_NOT_FOUND',
     example: 'G6c0m7Qb2k8yQmVb0x9Zpw',
+    schema: { type: 'string', maxLength: 64, pattern: CLIENT_ID.source },
   });
 
 /** Applications that sign their users in with OpenID Connect, registered by admins. */

@@ -47,7 +47,8 @@ const REDIRECT_URI_RULE =
 
 function RedirectUris(options: { optional: boolean; description: string }): PropertyDecorator {
   const schema: ApiPropertyOptions = {
-    type: [String],
+    type: 'array',
+    items: { type: 'string', format: 'uri', maxLength: MAX_URI_LENGTH },
     minItems: options.optional ? 0 : 1,
     maxItems: MAX_REDIRECT_URIS,
     description: `${options.description}; each ${REDIRECT_URI_RULE}, matched exactly`,
