@@ -13,7 +13,7 @@ import { checkedSession, field, type FormRequest } from '../pages/page-base.js';
 import { pageErrors, validateForm } from '../pages/page-errors.js';
 import { type PageData, PageRenderer } from '../pages/page-renderer.js';
 import { type PageSession, type PageUser, PageSessions } from '../pages/page-session.service.js';
-import { statusOf } from '../pages/pages.controller.js';
+import { statusOf } from '../pages/page-errors.js';
 import { PagesExceptionFilter } from '../pages/pages-exception.filter.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ChangePasswordDto } from '../users/dto/me.dto.js';

@@ -1,8 +1,7 @@
-import { Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
-import { Public } from '../common/decorators/public.decorator.js';
+import { AllowedWithTemporaryPassword } from '../common/decorators/allow-password-change.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
@@ -13,12 +12,13 @@ import {
 } from '../users/dto/two-factor.dto.js';
 import { EmailVerificationService } from '../users/email-verification.service.js';
 import { UsersService } from '../users/users.service.js';
-import { checkedSession, field, type FormRequest, groupsOf4 } from './page-base.js';
-import { type PageErrors, pageErrors, validateForm } from './page-errors.js';
+import { field, type FormRequest, groupsOf4 } from './page-base.js';
+import { type PageErrors, pageErrors, statusOf, validateForm } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
-import { type PageSession, type PageUser, PageSessions } from './page-session.service.js';
-import { statusOf } from './pages.controller.js';
-import { PagesExceptionFilter } from './pages-exception.filter.js';
+import { PageSessions } from './page-session.service.js';
+import { HostedPages } from './hosted-page.decorator.js';
+import { PageSession, type SignedInSession } from './guards/page-session.decorator.js';
+import { SignedInPage } from './guards/signed-in-page.guard.js';
 
 const NOTICES: Record<string, string> = {
   'password-reset': 'Your password was reset and you are signed in.',
@@ -37,12 +37,9 @@ const LABELS = {
   code: 'The code',
 };
 
-type SignedIn = PageSession & { user: PageUser };
-
 /** The home page: profile, email, password, two-factor authentication, sign-out. */
-@Public()
-@ApiExcludeController()
-@UseFilters(PagesExceptionFilter)
+@SignedInPage()
+@HostedPages()
 @Controller('account')
 export class AccountPagesController {
   constructor(
@@ -54,40 +51,33 @@ export class AccountPagesController {
   ) {}
 
   @Get()
-  async home(@Req() request: FormRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
-    if (!isSignedIn(session)) {
-      return this.renderer.redirect(reply, '/login');
-    }
-    if (session.user.mustChangePassword) {
-      return this.renderer.redirect(reply, '/account/password');
-    }
+  async home(
+    @PageSession() session: SignedInSession,
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
     const done = (request.query as Record<string, string | undefined>).done ?? '';
     return this.renderHome(reply, session, { fields: {} }, 200, NOTICES[done]);
   }
 
   @Get('password')
+  @AllowedWithTemporaryPassword()
   async passwordForm(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
-    if (!isSignedIn(session)) {
-      return this.renderer.redirect(reply, '/login');
-    }
     return this.renderPassword(reply, session, { fields: {} }, 200);
   }
 
   @Post('password')
+  @AllowedWithTemporaryPassword()
   async changePassword(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply, true);
-    if (!session) {
-      return reply;
-    }
     try {
       const input = await validateForm(ChangePasswordDto, request.body, [
         'currentPassword',
@@ -109,14 +99,11 @@ export class AccountPagesController {
 
   @Post('email')
   async changeEmail(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply);
-    if (!session) {
-      return reply;
-    }
     try {
       const input = await validateForm(ChangeEmailDto, request.body, ['email', 'currentPassword']);
       await this.emails.requestChange(session.user.userId, input.email, input.currentPassword, ip);
@@ -137,14 +124,11 @@ export class AccountPagesController {
   /** A new link for the address waiting for confirmation (no password: the address is known). */
   @Post('email/resend')
   async resendEmailLink(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply);
-    if (!session) {
-      return reply;
-    }
     try {
       await this.emails.resend(session.user.userId, ip);
       return this.renderer.redirect(reply, '/account?done=email-resent');
@@ -155,28 +139,22 @@ export class AccountPagesController {
 
   @Post('email/cancel')
   async cancelEmailChange(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply);
-    if (!session) {
-      return reply;
-    }
     await this.emails.cancel(session.user.userId, ip);
     return this.renderer.redirect(reply, '/account?done=email-cancelled');
   }
 
   @Post('two-factor/setup')
   async startTwoFactor(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply);
-    if (!session) {
-      return reply;
-    }
     try {
       const input = await validateForm(StartTwoFactorSetupDto, request.body, ['currentPassword']);
       const provisioning = await this.users.startTwoFactorSetup(
@@ -195,14 +173,11 @@ export class AccountPagesController {
 
   @Post('two-factor/enable')
   async enableTwoFactor(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply);
-    if (!session) {
-      return reply;
-    }
     const pending = this.sessions.unseal(
       field(request, 'pending'),
       `account:${session.user.userId}`,
@@ -229,14 +204,11 @@ export class AccountPagesController {
 
   @Post('two-factor/disable')
   async disableTwoFactor(
+    @PageSession() session: SignedInSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await this.signedIn(request, reply);
-    if (!session) {
-      return reply;
-    }
     try {
       const input = await validateForm(DisableTwoFactorDto, request.body, [
         'currentPassword',
@@ -256,33 +228,9 @@ export class AccountPagesController {
     }
   }
 
-  /**
-   * A signed-in form post with a good CSRF token. Otherwise answers itself (sign-in page, or the
-   * change-password form first for a temporary password) and returns null.
-   */
-  private async signedIn(
-    request: FormRequest,
-    reply: FastifyReply,
-    allowTemporary = false,
-  ): Promise<SignedIn | null> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return null;
-    }
-    if (!isSignedIn(session)) {
-      this.renderer.redirect(reply, '/login?done=session-ended');
-      return null;
-    }
-    if (session.user.mustChangePassword && !allowTemporary) {
-      this.renderer.redirect(reply, '/account/password');
-      return null;
-    }
-    return session;
-  }
-
   private async renderHome(
     reply: FastifyReply,
-    session: SignedIn,
+    session: SignedInSession,
     errors: PageErrors,
     status: number,
     notice?: string,
@@ -323,7 +271,7 @@ export class AccountPagesController {
 
   private renderPassword(
     reply: FastifyReply,
-    session: SignedIn,
+    session: SignedInSession,
     errors: PageErrors,
     status: number,
   ): Promise<FastifyReply> {
@@ -342,7 +290,7 @@ export class AccountPagesController {
 
   private async renderSetup(
     reply: FastifyReply,
-    session: SignedIn,
+    session: SignedInSession,
     secret: string,
     errors: PageErrors,
     status: number,
@@ -362,8 +310,4 @@ export class AccountPagesController {
       status,
     );
   }
-}
-
-function isSignedIn(session: PageSession): session is SignedIn {
-  return session.user !== null;
 }

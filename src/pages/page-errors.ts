@@ -87,3 +87,10 @@ export async function validateForm<T extends object>(
   const metadata: ArgumentMetadata = { type: 'body', metatype: dto };
   return (await createValidationPipe().transform(picked, metadata)) as T;
 }
+
+/** The status a page answers with: the service error's own, 400 for a form problem. */
+export function statusOf(error: unknown): number {
+  return typeof error === 'object' && error !== null && 'status' in error
+    ? Number(error.status) || 400
+    : 400;
+}

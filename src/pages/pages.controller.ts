@@ -1,18 +1,17 @@
-import { Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { LoginDto, LoginTwoFactorDto } from '../auth/dto/auth.dto.js';
 import { AuthService } from '../auth/auth.service.js';
 import { CHALLENGE_TTL_SECONDS, TokenService } from '../auth/token.service.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
-import { Public } from '../common/decorators/public.decorator.js';
 import { ResetRequestDto } from '../password-reset/dto/password-reset.dto.js';
 import { PasswordResetService } from '../password-reset/password-reset.service.js';
-import { checkedSession, field, type FormRequest, signIn } from './page-base.js';
-import { pageErrors, validateForm } from './page-errors.js';
+import { field, type FormRequest, signIn } from './page-base.js';
+import { pageErrors, statusOf, validateForm } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
-import { PagesExceptionFilter } from './pages-exception.filter.js';
+import { HostedPages } from './hosted-page.decorator.js';
+import { PageSession } from './guards/page-session.decorator.js';
 
 const NOTICES: Record<string, string> = {
   'signed-out': 'You are signed out.',
@@ -27,9 +26,7 @@ const LABELS = {
 };
 
 /** Sign-in, sign-out and "forgot your password?": thin handlers over the API's own services. */
-@Public()
-@ApiExcludeController()
-@UseFilters(PagesExceptionFilter)
+@HostedPages()
 @Controller()
 export class PagesController {
   constructor(
@@ -46,8 +43,11 @@ export class PagesController {
   }
 
   @Get('login')
-  async loginForm(@Req() request: FormRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
+  async loginForm(
+    @PageSession() session: PageSession,
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
     if (session.user) {
       return this.renderer.redirect(reply, '/account');
     }
@@ -60,14 +60,11 @@ export class PagesController {
 
   @Post('login')
   async login(
+    @PageSession() session: PageSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
     const username = field(request, 'username');
     try {
       const input = await validateForm(LoginDto, request.body, ['username', 'password']);
@@ -97,10 +94,10 @@ export class PagesController {
 
   @Get('login/two-factor')
   async twoFactorForm(
+    @PageSession() session: PageSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
     if (!this.sessions.challenge(request)) {
       return this.renderer.redirect(reply, '/login');
     }
@@ -112,14 +109,11 @@ export class PagesController {
 
   @Post('login/two-factor')
   async twoFactor(
+    @PageSession() session: PageSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
     const challengeToken = this.sessions.challenge(request);
     if (!challengeToken) {
       return this.renderer.redirect(reply, '/login');
@@ -158,14 +152,11 @@ export class PagesController {
 
   @Post('logout')
   async logout(
+    @PageSession() session: PageSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
     if (session.user) {
       await this.auth.logout(session.user.refreshToken, ip);
     }
@@ -174,8 +165,11 @@ export class PagesController {
   }
 
   @Get('forgot-password')
-  async forgotForm(@Req() request: FormRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
+  async forgotForm(
+    @PageSession() session: PageSession,
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
     return this.renderer.send(reply, session, 'forgot-password', {
       title: 'Forgot your password?',
     });
@@ -183,14 +177,11 @@ export class PagesController {
 
   @Post('forgot-password')
   async forgot(
+    @PageSession() session: PageSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
     const identifier = field(request, 'identifier');
     try {
       const input = await validateForm(ResetRequestDto, request.body, ['identifier']);
@@ -217,11 +208,4 @@ export class PagesController {
       );
     }
   }
-}
-
-/** The status a page answers with: the service error's own, 400 for a form problem. */
-export function statusOf(error: unknown): number {
-  return typeof error === 'object' && error !== null && 'status' in error
-    ? Number(error.status) || 400
-    : 400;
 }

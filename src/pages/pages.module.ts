@@ -7,6 +7,7 @@ import { TwoFactorModule } from '../two-factor/two-factor.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccountPagesController } from './account-pages.controller.js';
 import { AssetsController } from './assets.controller.js';
+import { RESET_TOKEN_COOKIE } from '../password-reset/guards/reset-step.guard.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { PagesController } from './pages.controller.js';
@@ -23,7 +24,12 @@ import { VerifyEmailPagesController } from './verify-email-pages.controller.js';
     PasswordPolicyModule,
     PasswordResetModule,
   ],
-  providers: [PageSessions, PageRenderer],
+  providers: [
+    PageSessions,
+    PageRenderer,
+    // @ResetStep(…, 'page-cookie') reads the reset token from the pages' sealed cookie.
+    { provide: RESET_TOKEN_COOKIE, useExisting: PageSessions },
+  ],
   controllers: [
     PagesController,
     ResetPagesController,

@@ -1,9 +1,7 @@
-import { Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { TokenService } from '../auth/token.service.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
-import { Public } from '../common/decorators/public.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
 import {
@@ -11,55 +9,51 @@ import {
   OpenResetDto,
   ResetCodeDto,
 } from '../password-reset/dto/password-reset.dto.js';
+import { CurrentReset } from '../password-reset/guards/reset-context.decorator.js';
+import { ResetStep } from '../password-reset/guards/reset-step.guard.js';
 import {
   PasswordResetService,
   type ResetContext,
 } from '../password-reset/password-reset.service.js';
-import { TwoFactorService } from '../two-factor/two-factor.service.js';
-import { checkedSession, field, type FormRequest, groupsOf4, signIn } from './page-base.js';
-import { type PageErrors, pageErrors, validateForm } from './page-errors.js';
+import { PageSession } from './guards/page-session.decorator.js';
+import { HostedPages } from './hosted-page.decorator.js';
+import { field, type FormRequest, groupsOf4, signIn } from './page-base.js';
+import { type PageErrors, pageErrors, statusOf, validateForm } from './page-errors.js';
+import { ResetLinkProblem } from './page-exceptions.js';
 import { PageRenderer } from './page-renderer.js';
-import { type PageSession, PageSessions } from './page-session.service.js';
-import { statusOf } from './pages.controller.js';
-import { PagesExceptionFilter } from './pages-exception.filter.js';
-
-const LINK_PROBLEMS: Record<string, { heading: string; title: string }> = {
-  RESET_LINK_EXPIRED: { title: 'Link expired', heading: 'This reset link has expired' },
-  RESET_LINK_USED: { title: 'Link already used', heading: 'This reset link was already used' },
-  RESET_LINK_INVALID: { title: 'Link not valid', heading: 'This reset link is not valid' },
-  RESET_SESSION_INVALID: {
-    title: 'Reset ended',
-    heading: 'This password reset has expired or ended',
-  },
-};
+import { PageSessions } from './page-session.service.js';
+import { isResetLinkProblem } from './pages-exception.filter.js';
 
 const LABELS = { code: 'The code', newPassword: 'The new password', token: 'The link' };
 
 /**
  * The emailed link's pages: Continue (GET never uses the link up), the authenticator step, the
  * new password, then the home page signed in. The reset token lives in an HttpOnly cookie
- * scoped to /reset-password; the flow's order is the service's (authorizeStep).
+ * scoped to /reset-password; the flow's order is @ResetStep's, as in the API. A dead link or
+ * session, or a skipped step, is answered by PagesExceptionFilter.
  */
-@Public()
-@ApiExcludeController()
-@UseFilters(PagesExceptionFilter)
+@HostedPages()
 @Controller('reset-password')
 export class ResetPagesController {
   constructor(
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
     private readonly resets: PasswordResetService,
-    private readonly twoFactor: TwoFactorService,
     private readonly policy: PasswordPolicyService,
     private readonly tokens: TokenService,
   ) {}
 
   @Get()
-  async open(@Req() request: FormRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
-    const token = (request.query as Record<string, unknown>).token;
+  open(
+    @PageSession() session: PageSession,
+    @Query('token') token: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
     if (typeof token !== 'string' || token === '' || token.length > 256) {
-      return this.linkProblem(reply, session, new AppError('RESET_LINK_INVALID', linkHelp()));
+      throw new AppError(
+        'RESET_LINK_INVALID',
+        'The address has no reset token. Open the link from the mail exactly as it was sent, or ask for a new one.',
+      );
     }
     return this.renderer.send(reply, session, 'reset-open', {
       title: 'Reset your password',
@@ -73,48 +67,36 @@ export class ResetPagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
     try {
       const input = await validateForm(OpenResetDto, request.body, ['token']);
       const opened = await this.resets.openLink(input.token, ip);
       this.sessions.setResetToken(reply, opened.resetToken, opened.expiresIn);
       return this.renderer.redirect(reply, '/reset-password/two-factor');
     } catch (error) {
-      return this.linkProblem(reply, session, error);
+      throw new ResetLinkProblem(error);
     }
   }
 
   @Get('two-factor')
-  async twoFactorStep(
-    @Req() request: FormRequest,
+  @ResetStep('two-factor', 'page-cookie')
+  twoFactorStep(
+    @PageSession() session: PageSession,
+    @CurrentReset() reset: ResetContext,
+    @Query('recovery') recovery: unknown,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
-    const reset = await this.step(request, 'two-factor');
-    if (reset instanceof AppError) {
-      return this.linkProblem(reply, session, reset);
-    }
-    const recovery = (request.query as Record<string, unknown>).recovery === '1';
-    return this.renderTwoFactor(reply, session, reset, null, recovery, { fields: {} }, 200);
+    return this.renderTwoFactor(reply, session, reset, null, recovery === '1', { fields: {} }, 200);
   }
 
   @Post('two-factor')
+  @ResetStep('two-factor', 'page-cookie')
   async verifyTwoFactor(
+    @PageSession() session: PageSession,
+    @CurrentReset() reset: ResetContext,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
-    const reset = await this.step(request, 'two-factor');
-    if (reset instanceof AppError) {
-      return this.linkProblem(reply, session, reset);
-    }
     const pending = this.sessions.unseal(field(request, 'pending'), `reset:${reset.session.id}`);
     try {
       const input = await validateForm(ResetCodeDto, request.body, ['code']);
@@ -122,10 +104,10 @@ export class ResetPagesController {
       if (!result.recoveryCodes) {
         return this.renderer.redirect(reply, '/reset-password/password');
       }
-      return this.renderPassword(reply, session, { fields: {} }, result.recoveryCodes, 200);
+      return await this.renderPassword(reply, session, { fields: {} }, result.recoveryCodes, 200);
     } catch (error) {
-      if (error instanceof AppError && error.code === 'RESET_SESSION_INVALID') {
-        return this.linkProblem(reply, session, error);
+      if (isResetLinkProblem(error)) {
+        throw error;
       }
       const errors = pageErrors(error, { INVALID_TOTP_CODE: 'code' }, LABELS);
       const recovery = field(request, 'recovery') === '1';
@@ -142,36 +124,23 @@ export class ResetPagesController {
   }
 
   @Get('password')
-  async passwordStep(
-    @Req() request: FormRequest,
+  @ResetStep('password', 'page-cookie')
+  passwordStep(
+    @PageSession() session: PageSession,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
-    const reset = await this.step(request, 'password');
-    if (reset instanceof AppError) {
-      return reset.code === 'TWO_FACTOR_REQUIRED'
-        ? this.renderer.redirect(reply, '/reset-password/two-factor')
-        : this.linkProblem(reply, session, reset);
-    }
     return this.renderPassword(reply, session, { fields: {} }, null, 200);
   }
 
   @Post('password')
+  @ResetStep('password', 'page-cookie')
   async complete(
+    @PageSession() session: PageSession,
+    @CurrentReset() reset: ResetContext,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
-    const reset = await this.step(request, 'password');
-    if (reset instanceof AppError) {
-      return reset.code === 'TWO_FACTOR_REQUIRED'
-        ? this.renderer.redirect(reply, '/reset-password/two-factor')
-        : this.linkProblem(reply, session, reset);
-    }
     try {
       const input = await validateForm(NewPasswordDto, request.body, ['newPassword']);
       const pair = await this.resets.complete(reset, input.newPassword, ip);
@@ -182,31 +151,11 @@ export class ResetPagesController {
       const back = this.sessions.takeReturnTo(request, reply);
       return this.renderer.redirect(reply, back ?? '/account?done=password-reset');
     } catch (error) {
-      if (error instanceof AppError && error.code === 'RESET_SESSION_INVALID') {
-        return this.linkProblem(reply, session, error);
+      if (isResetLinkProblem(error)) {
+        throw error;
       }
-      return this.renderPassword(
-        reply,
-        session,
-        pageErrors(error, {}, LABELS),
-        null,
-        statusOf(error),
-      );
-    }
-  }
-
-  /** The service's decision for this step, as a value: the reset context or its refusal. */
-  private async step(
-    request: FormRequest,
-    step: 'two-factor' | 'password',
-  ): Promise<ResetContext | AppError> {
-    try {
-      return await this.resets.authorizeStep(this.sessions.resetToken(request), step);
-    } catch (error) {
-      if (error instanceof AppError) {
-        return error;
-      }
-      throw error;
+      const errors = pageErrors(error, {}, LABELS);
+      return this.renderPassword(reply, session, errors, null, statusOf(error));
     }
   }
 
@@ -219,7 +168,8 @@ export class ResetPagesController {
     errors: PageErrors,
     status: number,
   ): Promise<FastifyReply> {
-    if (await this.twoFactor.isEnabled(reset.user.id)) {
+    const challenge = await this.resets.twoFactorChallenge(reset, pendingSecret);
+    if (!challenge.enrol) {
       return this.renderer.send(
         reply,
         session,
@@ -228,10 +178,6 @@ export class ResetPagesController {
         status,
       );
     }
-    // A new authenticator: shown again after a wrong code; a first visit makes a new one.
-    const provisioning = pendingSecret
-      ? await this.twoFactor.provision(reset.user.username, pendingSecret)
-      : await this.resets.twoFactorSetup(reset);
     return this.renderer.send(
       reply,
       session,
@@ -239,9 +185,9 @@ export class ResetPagesController {
       {
         title: 'Set up your authenticator',
         enrol: true,
-        qrCodeDataUrl: provisioning.qrCodeDataUrl,
-        secretGroups: groupsOf4(provisioning.secret),
-        pending: this.sessions.seal(provisioning.secret, `reset:${reset.session.id}`),
+        qrCodeDataUrl: challenge.qrCodeDataUrl,
+        secretGroups: groupsOf4(challenge.secret),
+        pending: this.sessions.seal(challenge.secret, `reset:${reset.session.id}`),
         username: reset.user.username,
         errors,
       },
@@ -256,48 +202,16 @@ export class ResetPagesController {
     recoveryCodes: string[] | null,
     status: number,
   ): Promise<FastifyReply> {
+    const broken = new Set(errors.rules ?? []);
+    const rules = this.policy
+      .describe()
+      .rules.map((r) => ({ description: r.description, broken: broken.has(r.rule) }));
     return this.renderer.send(
       reply,
       session,
       'reset-password',
-      { title: 'Choose a new password', rules: this.rules(errors), recoveryCodes, errors },
+      { title: 'Choose a new password', rules, recoveryCodes, errors },
       status,
     );
   }
-
-  /** The policy's rules as the policy service describes them; broken ones marked. */
-  private rules(errors: PageErrors): { description: string; broken: boolean }[] {
-    const broken = new Set(errors.rules ?? []);
-    return this.policy
-      .describe()
-      .rules.map((r) => ({ description: r.description, broken: broken.has(r.rule) }));
-  }
-
-  private linkProblem(
-    reply: FastifyReply,
-    session: PageSession,
-    error: unknown,
-  ): Promise<FastifyReply> {
-    const errors = pageErrors(error, {}, LABELS);
-    const code = error instanceof AppError ? error.code : 'RESET_LINK_INVALID';
-    const problem = LINK_PROBLEMS[code] ?? LINK_PROBLEMS.RESET_LINK_INVALID;
-    if (code === 'RESET_SESSION_INVALID') {
-      this.sessions.clearResetToken(reply);
-    }
-    return this.renderer.send(
-      reply,
-      session,
-      'reset-link-problem',
-      {
-        title: problem.title,
-        heading: problem.heading,
-        message: errors.form ?? Object.values(errors.fields).flat().join(' '),
-      },
-      statusOf(error),
-    );
-  }
-}
-
-function linkHelp(): string {
-  return 'The address has no reset token. Open the link from the mail exactly as it was sent, or ask for a new one.';
 }

@@ -1,17 +1,15 @@
-import { Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
-import { Public } from '../common/decorators/public.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { VerifyEmailDto } from '../users/dto/me.dto.js';
 import { EmailVerificationService } from '../users/email-verification.service.js';
-import { checkedSession, type FormRequest } from './page-base.js';
-import { pageErrors, validateForm } from './page-errors.js';
+import { type FormRequest } from './page-base.js';
+import { pageErrors, statusOf, validateForm } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
-import { type PageSession, PageSessions } from './page-session.service.js';
-import { statusOf } from './pages.controller.js';
-import { PagesExceptionFilter } from './pages-exception.filter.js';
+import { PageSessions } from './page-session.service.js';
+import { HostedPages } from './hosted-page.decorator.js';
+import { PageSession } from './guards/page-session.decorator.js';
 
 const LINK_PROBLEMS: Record<string, { heading: string; title: string }> = {
   EMAIL_VERIFICATION_EXPIRED: {
@@ -38,9 +36,7 @@ const LINK_PROBLEMS: Record<string, { heading: string; title: string }> = {
  * since mail scanners open links), then the outcome. Anyone holding the link may use it: the
  * token is the proof, as in the API.
  */
-@Public()
-@ApiExcludeController()
-@UseFilters(PagesExceptionFilter)
+@HostedPages()
 @Controller('verify-email')
 export class VerifyEmailPagesController {
   constructor(
@@ -50,8 +46,11 @@ export class VerifyEmailPagesController {
   ) {}
 
   @Get()
-  async open(@Req() request: FormRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const session = await this.sessions.load(request, reply);
+  async open(
+    @PageSession() session: PageSession,
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
     const token = (request.query as Record<string, unknown>).token;
     if (typeof token !== 'string' || token === '' || token.length > 256) {
       return this.problem(
@@ -71,14 +70,11 @@ export class VerifyEmailPagesController {
 
   @Post()
   async confirm(
+    @PageSession() session: PageSession,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const session = await checkedSession(this.sessions, this.renderer, request, reply);
-    if (!session) {
-      return reply;
-    }
     try {
       const input = await validateForm(VerifyEmailDto, request.body, ['token']);
       const user = await this.emails.verify(input.token, ip);

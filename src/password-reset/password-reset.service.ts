@@ -268,6 +268,23 @@ export class PasswordResetService implements OnModuleInit {
   }
 
   /**
+   * What the 2FA step asks of this user: a code from the configured authenticator, or (no 2FA
+   * yet) the enrolment of one: the pending secret shown again after a wrong code, else a new one.
+   */
+  async twoFactorChallenge(
+    reset: ResetContext,
+    pendingSecret: string | null,
+  ): Promise<{ enrol: false } | ({ enrol: true } & Provisioning)> {
+    if (await this.twoFactor.isEnabled(reset.user.id)) {
+      return { enrol: false };
+    }
+    const provisioning = pendingSecret
+      ? await this.twoFactor.provision(reset.user.username, pendingSecret)
+      : await this.twoFactorSetup(reset);
+    return { enrol: true, ...provisioning };
+  }
+
+  /**
    * Step 3b: prove the configured authenticator (or use a recovery code), or enrol the one from
    * step 3a. A user with 2FA can never enrol a new authenticator here.
    *

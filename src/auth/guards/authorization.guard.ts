@@ -8,6 +8,24 @@ import { REQUIRED_ROLES } from '../../common/decorators/roles.decorator.js';
 import { AppError } from '../../common/errors/app-error.js';
 
 /**
+ * The temporary-password rule: a user whose password is temporary may only reach what is marked
+ * @AllowedWithTemporaryPassword(). Shared with the hosted pages' SignedInPageGuard.
+ */
+export function mustChangePasswordFirst(
+  reflector: Reflector,
+  context: ExecutionContext,
+  user: { mustChangePassword: boolean },
+): boolean {
+  return (
+    user.mustChangePassword &&
+    !reflector.getAllAndOverride<boolean>(ALLOWED_WITH_TEMPORARY_PASSWORD, [
+      context.getHandler(),
+      context.getClass(),
+    ])
+  );
+}
+
+/**
  * Runs after the access-token guard. A user whose password is temporary may only reach the
  * routes marked @AllowedWithTemporaryPassword(); @Roles() routes need every listed role.
  */
@@ -25,10 +43,7 @@ export class AuthorizationGuard implements CanActivate {
       return true; // a public route
     }
     const targets = [context.getHandler(), context.getClass()];
-    if (
-      user.mustChangePassword &&
-      !this.reflector.getAllAndOverride<boolean>(ALLOWED_WITH_TEMPORARY_PASSWORD, targets)
-    ) {
+    if (mustChangePasswordFirst(this.reflector, context, user)) {
       throw new AppError(
         'PASSWORD_CHANGE_REQUIRED',
         'Your password is temporary: change it with PUT /api/v1/me/password first.',

@@ -2,7 +2,9 @@ import {
   applyDecorators,
   type CanActivate,
   type ExecutionContext,
+  Inject,
   Injectable,
+  Optional,
   SetMetadata,
   UseGuards,
 } from '@nestjs/common';
@@ -20,20 +22,43 @@ const RESET_STEP = 'portcullis:reset-step';
 export type RequestWithReset = FastifyRequest & { resetContext?: ResetContext };
 
 /**
- * Marks a step of the reset flow: reached with `Authorization: Bearer <resetToken>`, not an
- * access token, and only in the flow's order (the service decides).
+ * Where a step finds the reset token: the API's `Authorization: Bearer <resetToken>`, or the
+ * hosted pages' sealed reset cookie (read by the provider of RESET_TOKEN_COOKIE).
  */
-export function ResetStep(step: ResetStepName): MethodDecorator {
-  return applyDecorators(
+export type ResetTokenSource = 'bearer' | 'page-cookie';
+
+/** Reads the reset token the hosted pages keep in their cookie (provided by the pages module). */
+export const RESET_TOKEN_COOKIE = Symbol('RESET_TOKEN_COOKIE');
+
+export interface ResetTokenCookie {
+  resetToken(request: FastifyRequest): string | undefined;
+}
+
+interface StepMetadata {
+  step: ResetStepName;
+  from: ResetTokenSource;
+}
+
+/**
+ * Marks a step of the reset flow: reached with the reset token, not an access token, and only
+ * in the flow's order (the service decides, the same way for the API and the pages).
+ */
+export function ResetStep(step: ResetStepName, from: ResetTokenSource = 'bearer'): MethodDecorator {
+  const decorators = [
     Public(),
-    SetMetadata(RESET_STEP, step),
+    SetMetadata(RESET_STEP, { step, from } satisfies StepMetadata),
     UseGuards(ResetStepGuard),
-    ApiBearerAuth('reset-session'),
-    ApiProblems(
-      'RESET_SESSION_INVALID',
-      ...(step === 'password' ? (['TWO_FACTOR_REQUIRED'] as const) : []),
-    ),
-  );
+  ];
+  if (from === 'bearer') {
+    decorators.push(
+      ApiBearerAuth('reset-session'),
+      ApiProblems(
+        'RESET_SESSION_INVALID',
+        ...(step === 'password' ? (['TWO_FACTOR_REQUIRED'] as const) : []),
+      ),
+    );
+  }
+  return applyDecorators(...decorators);
 }
 
 @Injectable()
@@ -41,13 +66,23 @@ export class ResetStepGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly resets: PasswordResetService,
+    @Optional() @Inject(RESET_TOKEN_COOKIE) private readonly cookie?: ResetTokenCookie,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const step = this.reflector.get<ResetStepName>(RESET_STEP, context.getHandler());
+    const { step, from } = this.reflector.get<StepMetadata>(RESET_STEP, context.getHandler());
     const request = context.switchToHttp().getRequest<RequestWithReset>();
-    const token = bearerToken(request.headers.authorization);
-    request.resetContext = await this.resets.authorizeStep(token, step);
+    request.resetContext = await this.resets.authorizeStep(this.token(request, from), step);
     return true;
+  }
+
+  private token(request: FastifyRequest, from: ResetTokenSource): string | undefined {
+    if (from === 'bearer') {
+      return bearerToken(request.headers.authorization);
+    }
+    if (!this.cookie) {
+      throw new Error('@ResetStep(…, "page-cookie") outside a module providing RESET_TOKEN_COOKIE');
+    }
+    return this.cookie.resetToken(request);
   }
 }
