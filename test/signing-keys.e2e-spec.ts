@@ -63,7 +63,8 @@ describe('signing keys: rotation without a token that stops verifying', () => {
     expect(decodeJwt(after.accessToken).header.kid).toBe(newKid);
     // Another application with nothing but the JWKS verifies both tokens.
     const keys = await jwks();
-    expect(keys.map((k) => k.kid).sort()).toEqual([newKid, oldKid].sort());
+    // (On a shared test database other tests' retired keys may still be published too.)
+    expect(keys.map((k) => k.kid)).toEqual(expect.arrayContaining([newKid, oldKid]));
     expect(verifiesWithKeys(before.accessToken, keys)).toBe(true);
     expect(verifiesWithKeys(after.accessToken, keys)).toBe(true);
     expect((await getMe(t, before.accessToken)).status).toBe(200);
