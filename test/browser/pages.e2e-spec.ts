@@ -134,6 +134,15 @@ suite(
       expect(await page.locator('#profile-username').textContent()).toBe(user.username);
       expect(await page.locator('#profile-2fa').textContent()).toBe('On');
       await shoot(page, 'account');
+      // On a phone, the header may take two lines, but its name and button never break inside.
+      await page.setViewportSize({ width: 390, height: 844 });
+      // One line of the header's text is well under 40 px high; a word broken in two is not.
+      const heightOf = async (selector: string) =>
+        (await page.locator(selector).boundingBox())?.height ?? Infinity;
+      expect(await heightOf('.top button')).toBeLessThan(40);
+      expect(await heightOf('.top .who')).toBeLessThan(40);
+      expect(await heightOf('.top .brand')).toBeLessThan(40);
+      await page.setViewportSize({ width: 1280, height: 800 });
       const cookies = await context.cookies();
       const session = cookies.find((c) => c.name === 'portcullis_session');
       expect(session).toEqual(expect.objectContaining({ httpOnly: true, sameSite: 'Lax' }));
@@ -216,6 +225,12 @@ suite(
       await page.getByRole('button', { name: 'Turn on' }).click();
       expect(await page.locator('h1').textContent()).toBe('Two-factor authentication is on');
       await shoot(page, 'account-recovery-codes');
+      // Two columns of five, read top to bottom; both columns start at the same height.
+      const codes = page.locator('.code-list li');
+      expect(await codes.count()).toBe(10);
+      const [first, sixth] = [await codes.nth(0).boundingBox(), await codes.nth(5).boundingBox()];
+      expect(sixth?.y).toBe(first?.y);
+      expect(sixth?.x).toBeGreaterThan(first?.x ?? Infinity);
       const secretSource = await page.locator('.code-list li').first().textContent();
       expect(secretSource).toBeTruthy();
       await page.getByRole('link', { name: /back to my account/ }).click();
