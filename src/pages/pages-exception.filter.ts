@@ -23,6 +23,24 @@ const RESET_LINK_PROBLEMS: Record<string, { heading: string; title: string }> = 
   },
 };
 
+/** The confirmation-link page's words, by the service's refusal (anything else: "not valid"). */
+const EMAIL_LINK_PROBLEMS: Record<string, { heading: string; title: string }> = {
+  EMAIL_VERIFICATION_EXPIRED: {
+    title: 'Link expired',
+    heading: 'This confirmation link has expired',
+  },
+  EMAIL_VERIFICATION_USED: {
+    title: 'Link already used',
+    heading: 'This confirmation link was already used',
+  },
+  EMAIL_VERIFICATION_INVALID: {
+    title: 'Link not valid',
+    heading: 'This confirmation link is not valid',
+  },
+  EMAIL_TAKEN: { title: 'Address taken', heading: 'This address belongs to another account' },
+  TOO_MANY_ATTEMPTS: { title: 'Please wait', heading: 'Too many attempts' },
+};
+
 const RESET_LABELS = { code: 'The code', newPassword: 'The new password', token: 'The link' };
 
 /** Where the reset flow sends a browser that skipped its authenticator step. */
@@ -103,6 +121,22 @@ export class PagesExceptionFilter implements ExceptionFilter {
         reply,
         session,
         exception instanceof ResetLinkProblem ? exception.problem : exception,
+      );
+      return;
+    }
+    if (exception instanceof AppError && request.url.startsWith('/verify-email')) {
+      const problem =
+        EMAIL_LINK_PROBLEMS[exception.code] ?? EMAIL_LINK_PROBLEMS.EMAIL_VERIFICATION_INVALID;
+      const errors = pageErrors(exception, {}, { token: 'The link' });
+      await this.renderer.send(
+        reply,
+        session,
+        'error',
+        {
+          ...problem,
+          message: errors.form ?? Object.values(errors.fields).flat().join(' '),
+        },
+        statusOf(exception),
       );
       return;
     }
