@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { type AuditDetails, AuditEventEntity } from './audit-event.entity.js';
+import type { AuditDetails, AuditEventEntity } from './audit-event.entity.js';
+import { type AuditQuery, AuditRepository } from './audit.repository.js';
 
 export type AuditEventType =
   | 'login.succeeded'
@@ -55,48 +55,30 @@ export interface AuditRecord {
   details?: AuditDetails;
 }
 
-export interface AuditQuery {
-  userId?: string;
-  type?: string;
-  page: number;
-  pageSize: number;
-}
-
 @Injectable()
 export class AuditService {
   constructor(
-    @InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>,
+    private readonly events: AuditRepository,
     private readonly clock: Clock,
   ) {}
 
   /** Records an event; pass the transaction's manager so the event commits with the change. */
   async record(event: AuditRecord, manager?: EntityManager): Promise<void> {
-    const repo = manager ? manager.getRepository(AuditEventEntity) : this.events;
-    await repo.insert({
-      type: event.type,
-      actorId: event.actorId ?? null,
-      subjectId: event.subjectId ?? null,
-      clientIp: event.clientIp ?? null,
-      flowId: event.flowId ?? null,
-      details: event.details ?? {},
-      occurredAt: this.clock.now(),
-    });
+    await this.events.insert(
+      {
+        type: event.type,
+        actorId: event.actorId ?? null,
+        subjectId: event.subjectId ?? null,
+        clientIp: event.clientIp ?? null,
+        flowId: event.flowId ?? null,
+        details: event.details ?? {},
+        occurredAt: this.clock.now(),
+      },
+      manager,
+    );
   }
 
-  async list(query: AuditQuery): Promise<{ items: AuditEventEntity[]; total: number }> {
-    const qb = this.events.createQueryBuilder('e');
-    if (query.userId) {
-      qb.andWhere('(e.subject_id = :userId OR e.actor_id = :userId)', { userId: query.userId });
-    }
-    if (query.type) {
-      qb.andWhere('e.type = :type', { type: query.type });
-    }
-    const [items, total] = await qb
-      .orderBy('e.occurredAt', 'DESC')
-      .addOrderBy('e.id', 'DESC')
-      .skip((query.page - 1) * query.pageSize)
-      .take(query.pageSize)
-      .getManyAndCount();
-    return { items, total };
+  list(query: AuditQuery): Promise<{ items: AuditEventEntity[]; total: number }> {
+    return this.events.page(query);
   }
 }

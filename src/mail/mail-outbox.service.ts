@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
-import { MailOutboxEntity } from './mail-outbox.entity.js';
+import { MailOutboxRepository } from './mail-outbox.repository.js';
 import type { MailTemplateName, MailTemplates } from './mail-templates.js';
 
 export function outboxContextLabel(id: string): string {
@@ -18,6 +18,7 @@ export function outboxContextLabel(id: string): string {
 @Injectable()
 export class MailOutbox {
   constructor(
+    private readonly repository: MailOutboxRepository,
     private readonly clock: Clock,
     private readonly box: SecretBox,
   ) {}
@@ -30,17 +31,20 @@ export class MailOutbox {
   ): Promise<void> {
     const id = randomUUID();
     const now = this.clock.now();
-    await manager.getRepository(MailOutboxEntity).insert({
-      id,
-      template,
-      recipient,
-      contextSealed: this.box.seal(JSON.stringify(context), outboxContextLabel(id)),
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: now,
-      lastError: null,
-      createdAt: now,
-      sentAt: null,
-    });
+    await this.repository.insert(
+      {
+        id,
+        template,
+        recipient,
+        contextSealed: this.box.seal(JSON.stringify(context), outboxContextLabel(id)),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: null,
+        createdAt: now,
+        sentAt: null,
+      },
+      manager,
+    );
   }
 }

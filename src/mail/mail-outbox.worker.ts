@@ -8,13 +8,12 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { MailComposer } from './mail-composer.js';
+import { type ClaimedMail, MailOutboxRepository } from './mail-outbox.repository.js';
 import { outboxContextLabel } from './mail-outbox.service.js';
 import type { MailTemplateName, MailTemplates } from './mail-templates.js';
 import { MailerService } from './mailer-package.js';
@@ -29,14 +28,6 @@ export const MAX_ATTEMPTS = 8;
 /** 10 s, 20 s, 40 s … capped at 1 hour. */
 export function retryDelayMs(attempts: number): number {
   return Math.min(3_600_000, 10_000 * 2 ** Math.max(0, attempts - 1));
-}
-
-interface ClaimedRow {
-  id: string;
-  template: MailTemplateName;
-  recipient: string;
-  context_sealed: string;
-  attempts: number;
 }
 
 /**
@@ -58,7 +49,7 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy
   private stopped = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: MailOutboxRepository,
     private readonly composer: MailComposer,
     @Inject(MailerService) private readonly mailer: MailerService,
     private readonly box: SecretBox,
@@ -98,7 +89,12 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy
   /** Sends every due mail; resolves when the outbox has nothing due. */
   async drain(): Promise<void> {
     for (;;) {
-      const rows = await this.claim();
+      const now = this.clock.now();
+      const rows = await this.outbox.claimDueMails(
+        now,
+        new Date(now.getTime() + CLAIM_LEASE_MS),
+        BATCH_SIZE,
+      );
       for (const row of rows) {
         await this.deliver(row);
       }
@@ -108,23 +104,7 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  private async claim(): Promise<ClaimedRow[]> {
-    const now = this.clock.now();
-    const [rows] = await this.dataSource.query<[ClaimedRow[], number]>(
-      `UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = $2
-        WHERE id IN (
-          SELECT id FROM mail_outbox
-           WHERE status = 'pending' AND next_attempt_at <= $1
-           ORDER BY next_attempt_at
-           LIMIT ${BATCH_SIZE}
-           FOR UPDATE SKIP LOCKED)
-        RETURNING id, template, recipient, context_sealed, attempts`,
-      [now, new Date(now.getTime() + CLAIM_LEASE_MS)],
-    );
-    return rows;
-  }
-
-  private async deliver(row: ClaimedRow): Promise<void> {
+  private async deliver(row: ClaimedMail): Promise<void> {
     try {
       const context = JSON.parse(
         this.box.open(row.context_sealed, outboxContextLabel(row.id)).toString('utf8'),
@@ -142,23 +122,17 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy
         const file = this.writeFile(this.fileDir, row.id, info.message);
         this.logger.log(`no SMTP_URL: wrote the mail to ${file}`);
       }
-      await this.dataSource.query(
-        `UPDATE mail_outbox SET status = 'sent', sent_at = $2, context_sealed = NULL, last_error = NULL WHERE id = $1`,
-        [row.id, this.clock.now()],
-      );
+      await this.outbox.markSent(row.id, this.clock.now());
       this.metrics.mailsSent.inc({ outcome: 'sent' });
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).slice(0, 500);
       const dead = row.attempts >= MAX_ATTEMPTS;
       this.metrics.mailsSent.inc({ outcome: dead ? 'dead' : 'retry' });
-      await this.dataSource.query(
-        `UPDATE mail_outbox SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1`,
-        [
-          row.id,
-          dead ? 'dead' : 'pending',
-          new Date(this.clock.now().getTime() + retryDelayMs(row.attempts)),
-          message,
-        ],
+      await this.outbox.markFailed(
+        row.id,
+        dead ? 'dead' : 'pending',
+        new Date(this.clock.now().getTime() + retryDelayMs(row.attempts)),
+        message,
       );
       const what = `mail ${row.id} (${row.template}) attempt ${row.attempts} failed: ${message}`;
       if (dead) {

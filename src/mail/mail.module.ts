@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { MailDefaults } from 'nodemailer';
 import type { Settings } from '../config/settings.js';
 import { MailComposer } from './mail-composer.js';
+import { MailOutboxRepository } from './mail-outbox.repository.js';
 import { MailOutbox } from './mail-outbox.service.js';
 import { MailOutboxWorker } from './mail-outbox.worker.js';
 import { MailerModule, type MailerOptions } from './mailer-package.js';
@@ -31,6 +32,7 @@ export function mailerOptions(mail: Settings['mail']): MailerOptions {
     }),
   ],
   providers: [
+    MailOutboxRepository,
     MailOutbox,
     MailOutboxWorker,
     {

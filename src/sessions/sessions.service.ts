@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
-import type { Settings } from '../config/settings.js';
-import { RefreshTokenEntity } from './refresh-token.entity.js';
-import { SessionEntity } from './session.entity.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import type { Settings } from '../config/settings.js';
+import { SessionsRepository } from './sessions.repository.js';
 
 export type RevokeReason =
   | 'logout'
@@ -50,6 +49,7 @@ export class SessionsService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: SessionsRepository,
     private readonly clock: Clock,
     private readonly cluster: ClusterEvents,
     config: ConfigService<Settings, true>,
@@ -81,15 +81,10 @@ export class SessionsService {
   ): Promise<IssuedSession> {
     const now = this.clock.now();
     const expiresAt = this.expiryFrom(now, now);
-    const session = await manager.getRepository(SessionEntity).save({
-      userId,
-      amr,
-      clientIp,
-      createdAt: now,
-      expiresAt,
-      revokedAt: null,
-      revokeReason: null,
-    });
+    const session = await this.repository.insert(
+      { userId, amr, clientIp, createdAt: now, expiresAt, revokedAt: null, revokeReason: null },
+      manager,
+    );
     const refreshToken = await this.issueRefreshToken(manager, session.id, now, expiresAt);
     return { sessionId: session.id, refreshToken };
   }
@@ -102,34 +97,25 @@ export class SessionsService {
     const hash = sha256(refreshToken);
     const now = this.clock.now();
     const result = await this.dataSource.transaction(async (manager): Promise<RotationResult> => {
-      // TypeORM's postgres driver answers an UPDATE with [rows, rowCount], not with the rows.
-      const [claimed]: [{ session_id: string }[], number] = await manager.query(
-        `UPDATE refresh_tokens SET used_at = $2
-          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-          RETURNING session_id`,
-        [hash, now],
-      );
-      const sessions = manager.getRepository(SessionEntity);
-      if (claimed.length === 0) {
-        const known = await manager
-          .getRepository(RefreshTokenEntity)
-          .findOneBy({ tokenHash: hash });
+      const claimed = await this.repository.useRefreshToken(hash, now, manager);
+      if (!claimed) {
+        const known = await this.repository.findRefreshToken(hash, manager);
         if (!known?.usedAt) {
           return { outcome: 'invalid' };
         }
-        const session = await sessions.findOneBy({ id: known.sessionId });
+        const session = await this.repository.findById(known.sessionId, manager);
         if (!session) {
           return { outcome: 'invalid' };
         }
         await this.revokeIn(manager, [session.id], 'refresh_token_reuse', now);
         return { outcome: 'reused', sessionId: session.id, userId: session.userId };
       }
-      const session = await sessions.findOneBy({ id: claimed[0].session_id });
+      const session = await this.repository.findById(claimed, manager);
       if (!session || session.revokedAt || session.expiresAt <= now) {
         return { outcome: 'invalid' };
       }
       const expiresAt = this.expiryFrom(now, session.createdAt);
-      await sessions.update({ id: session.id }, { expiresAt });
+      await this.repository.extend(session.id, expiresAt, manager);
       const next = await this.issueRefreshToken(manager, session.id, now, expiresAt);
       return {
         outcome: 'rotated',
@@ -149,20 +135,16 @@ export class SessionsService {
   async revokeByRefreshToken(
     refreshToken: string,
   ): Promise<{ sessionId: string; userId: string } | null> {
-    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount], not with the rows.
-    const [rows]: [{ session_id: string; user_id: string }[], number] = await this.dataSource.query(
-      `UPDATE sessions s SET revoked_at = $2, revoke_reason = 'logout'
-         FROM refresh_tokens t
-        WHERE t.token_hash = $1 AND t.session_id = s.id AND s.revoked_at IS NULL
-        RETURNING s.id AS session_id, s.user_id`,
-      [sha256(refreshToken), this.clock.now()],
+    const ended = await this.repository.finishByRefreshToken(
+      sha256(refreshToken),
+      this.clock.now(),
     );
-    const ids = rows.map((r) => r.session_id);
+    const ids = ended.map((s) => s.sessionId);
     this.forget(ids);
     if (ids.length > 0) {
       await this.cluster.publish(this.dataSource.manager, { kind: 'sessions_revoked', ids });
     }
-    return rows[0] ? { sessionId: rows[0].session_id, userId: rows[0].user_id } : null;
+    return ended[0] ?? null;
   }
 
   /** Revokes every live session of a user, but `exceptSessionId` if given. */
@@ -172,11 +154,8 @@ export class SessionsService {
     manager: EntityManager = this.dataSource.manager,
     exceptSessionId?: string,
   ): Promise<number> {
-    const live = await manager.getRepository(SessionEntity).find({
-      select: { id: true },
-      where: { userId, revokedAt: IsNull() },
-    });
-    const ids = live.map((s) => s.id).filter((id) => id !== exceptSessionId);
+    const live = await this.repository.liveIdsOf(userId, manager);
+    const ids = live.filter((id) => id !== exceptSessionId);
     await this.revokeIn(manager, ids, reason, this.clock.now());
     this.forget(ids);
     return ids.length;
@@ -190,18 +169,12 @@ export class SessionsService {
     const nowMs = this.clock.now().getTime();
     let state = this.cache.get(sessionId, nowMs);
     if (!state) {
-      // A plain query: this runs for every authenticated request whose answer is not cached.
-      const [session] = await this.dataSource.query<
-        { user_id: string; revoked: boolean; expires_at: Date }[]
-      >(
-        'SELECT user_id, revoked_at IS NOT NULL AS revoked, expires_at FROM sessions WHERE id = $1',
-        [sessionId],
-      );
+      const session = await this.repository.liveness(sessionId);
       state = session
         ? {
-            userId: session.user_id,
+            userId: session.userId,
             active: !session.revoked,
-            expiresAt: session.expires_at.getTime(),
+            expiresAt: session.expiresAt.getTime(),
           }
         : { userId: '', active: false, expiresAt: 0 };
       this.cache.set(sessionId, state, nowMs);
@@ -210,12 +183,8 @@ export class SessionsService {
   }
 
   /** When a session was signed in and how (for OpenID Connect's auth_time and amr). */
-  async describe(sessionId: string): Promise<{ amr: string[]; createdAt: Date } | null> {
-    const session = await this.dataSource.getRepository(SessionEntity).findOne({
-      select: { amr: true, createdAt: true },
-      where: { id: sessionId },
-    });
-    return session ? { amr: session.amr, createdAt: session.createdAt } : null;
+  describe(sessionId: string): Promise<{ amr: string[]; createdAt: Date } | null> {
+    return this.repository.describe(sessionId);
   }
 
   private async issueRefreshToken(
@@ -225,13 +194,10 @@ export class SessionsService {
     expiresAt: Date,
   ): Promise<string> {
     const token = randomToken();
-    await manager.getRepository(RefreshTokenEntity).insert({
-      tokenHash: sha256(token),
-      sessionId,
-      createdAt: now,
-      expiresAt,
-      usedAt: null,
-    });
+    await this.repository.addRefreshToken(
+      { tokenHash: sha256(token), sessionId, createdAt: now, expiresAt, usedAt: null },
+      manager,
+    );
     return token;
   }
 
@@ -244,12 +210,7 @@ export class SessionsService {
     if (ids.length === 0) {
       return;
     }
-    await manager
-      .createQueryBuilder()
-      .update(SessionEntity)
-      .set({ revokedAt: now, revokeReason: reason })
-      .where('id IN (:...ids) AND revoked_at IS NULL', { ids })
-      .execute();
+    await this.repository.revoke(ids, reason, now, manager);
     await this.cluster.publish(manager, { kind: 'sessions_revoked', ids });
   }
 
