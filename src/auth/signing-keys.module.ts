@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule, JwtSecretRequestType } from '@nestjs/jwt';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { SigningKeyEntity } from './signing-key.entity.js';
+import { SigningKeysRepository } from './signing-keys.repository.js';
 import { SigningKeys } from './signing-keys.service.js';
 
 /** Reads the `kid` of a compact JWS without trusting anything else in it. */
@@ -17,8 +16,7 @@ function kidOf(token: string): string | undefined {
 }
 
 @Module({
-  imports: [TypeOrmModule.forFeature([SigningKeyEntity])],
-  providers: [SigningKeys],
+  providers: [SigningKeysRepository, SigningKeys],
   exports: [SigningKeys],
 })
 export class SigningKeysModule {}

@@ -1,10 +1,4 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   Injectable,
@@ -14,61 +8,19 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, IsNull, type Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
-import { SigningKeyEntity } from './signing-key.entity.js';
+import { fromPem, type LoadedKey, newEs256Key, privateJwk, type PublicJwk } from './es256-key.js';
+import type { SigningKeyEntity } from './signing-key.entity.js';
+import { SigningKeysRepository } from './signing-keys.repository.js';
 
-export interface PublicJwk {
-  kty: 'EC';
-  crv: 'P-256';
-  x: string;
-  y: string;
-  kid: string;
-  use: 'sig';
-  alg: 'ES256';
-}
-
-interface LoadedKey {
-  kid: string;
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  jwk: PublicJwk;
-}
-
-/** RFC 7638 thumbprint: a kid that is the same wherever the key is loaded. */
-function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
-  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
-function fromPrivateKey(privateKey: KeyObject): LoadedKey {
-  if (
-    privateKey.asymmetricKeyType !== 'ec' ||
-    privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
-  ) {
-    throw new Error('the JWT signing key must be an EC P-256 private key (ES256)');
-  }
-  const publicKey = createPublicKey(privateKey);
-  const raw = publicKey.export({ format: 'jwk' }) as {
-    crv: string;
-    kty: string;
-    x: string;
-    y: string;
-  };
-  const kid = thumbprint(raw);
-  return {
-    kid,
-    privateKey,
-    publicKey,
-    jwk: { kty: 'EC', crv: 'P-256', x: raw.x, y: raw.y, kid, use: 'sig', alg: 'ES256' },
-  };
-}
+export type { PublicJwk } from './es256-key.js';
 
 /** A signing key as admins see it. */
 export interface SigningKeyView {
@@ -81,8 +33,6 @@ export interface SigningKeyView {
 
 /** How often each instance checks whether the key is due for rotation and drops expired ones. */
 const MAINTENANCE_INTERVAL_MS = 60_000;
-/** Any fixed number; the same for every instance: one rotation at a time. */
-const ROTATION_LOCK_ID = 7_301_604_113;
 /** Clocks of verifiers differ: a retired key stays published this much longer. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -110,7 +60,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
   private readonly changeListeners: (() => void)[] = [];
 
   constructor(
-    @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
+    private readonly keys: SigningKeysRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly box: SecretBox,
     private readonly clock: Clock,
@@ -130,7 +80,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
       jwtPrivateKey ?? (jwtPrivateKeyFile ? readFileSync(jwtPrivateKeyFile, 'utf8') : undefined);
     if (pem) {
       this.external = true;
-      const key = fromPrivateKey(createPrivateKey(pem));
+      const key = fromPem(pem);
       this.active = key;
       this.byKid = new Map([[key.kid, key]]);
       return;
@@ -174,12 +124,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
    */
   privateJwks(): { keys: (PublicJwk & { d: string })[] } {
     const keys = [this.active, ...[...this.byKid.values()].filter((k) => k !== this.active)];
-    return {
-      keys: keys.map((k) => ({
-        ...k.jwk,
-        d: (k.privateKey.export({ format: 'jwk' }) as { d: string }).d,
-      })),
-    };
+    return { keys: keys.map(privateJwk) };
   }
 
   /** `listener` runs whenever the active key or the published set changes (here or elsewhere). */
@@ -192,7 +137,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (this.external) {
       return [{ kid: this.active.kid, createdAt: new Date(0), retiredAt: null, published: true }];
     }
-    const rows = await this.keys.find({ order: { createdAt: 'DESC' }, take: 100 });
+    const rows = await this.keys.newest(100);
     return rows.map((r) => ({
       kid: r.kid,
       createdAt: r.createdAt,
@@ -218,9 +163,9 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
       );
     }
     const kid = await this.dataSource.transaction(async (m) => {
-      await m.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK_ID]);
+      await this.keys.lockForRotation(m);
       const now = this.clock.now();
-      const current = await m.getRepository(SigningKeyEntity).findOneBy({ retiredAt: IsNull() });
+      const current = await this.keys.findActive(m);
       if (
         onlyIfOlderThan !== undefined &&
         current &&
@@ -228,7 +173,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
       ) {
         return null;
       }
-      await m.getRepository(SigningKeyEntity).update({ retiredAt: IsNull() }, { retiredAt: now });
+      await this.keys.retireActive(now, m);
       const key = await this.insertNewKey(m, now);
       await this.auditTrail.record(
         {
@@ -284,11 +229,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     const publishedSince = new Date(
       this.clock.now().getTime() - this.tokenLifetimeMs - CLOCK_SKEW_MS,
     );
-    const rows = await this.keys
-      .createQueryBuilder('k')
-      .where('k.retired_at IS NULL OR k.retired_at > :since', { since: publishedSince })
-      .orderBy('k.created_at', 'DESC')
-      .getMany();
+    const rows = await this.keys.activeAndRetiredAfter(publishedSince);
     const activeRow = rows.find((r) => r.retiredAt === null);
     if (!activeRow) {
       throw new Error('no active signing key in the database');
@@ -313,12 +254,12 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   /** The first start on an empty database creates the first key (instances may race: one wins). */
   private async ensureStoredKey(): Promise<void> {
-    if (await this.keys.existsBy({ retiredAt: IsNull() })) {
+    if (await this.keys.hasActive()) {
       return;
     }
     await this.dataSource.transaction(async (m) => {
-      await m.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK_ID]);
-      if (await m.getRepository(SigningKeyEntity).existsBy({ retiredAt: IsNull() })) {
+      await this.keys.lockForRotation(m);
+      if (await this.keys.hasActive(m)) {
         return;
       }
       const key = await this.insertNewKey(m, this.clock.now());
@@ -327,17 +268,19 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   private async insertNewKey(m: EntityManager, now: Date): Promise<LoadedKey> {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const key = fromPrivateKey(privateKey);
-    const pkcs8 = privateKey.export({ format: 'pem', type: 'pkcs8' });
-    await m.getRepository(SigningKeyEntity).insert({
-      kid: key.kid,
-      algorithm: 'ES256',
-      publicJwk: { ...key.jwk },
-      privateKeyEncrypted: this.box.seal(pkcs8, `signing-key:${key.kid}`),
-      createdAt: now,
-      retiredAt: null,
-    });
+    const key = newEs256Key();
+    const pkcs8 = key.privateKey.export({ format: 'pem', type: 'pkcs8' });
+    await this.keys.insert(
+      {
+        kid: key.kid,
+        algorithm: 'ES256',
+        publicJwk: { ...key.jwk },
+        privateKeyEncrypted: this.box.seal(pkcs8, `signing-key:${key.kid}`),
+        createdAt: now,
+        retiredAt: null,
+      },
+      m,
+    );
     this.opened.set(key.kid, key);
     return key;
   }
@@ -356,7 +299,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
           'it is not the key this database was set up with',
       );
     }
-    const key = fromPrivateKey(createPrivateKey(pem));
+    const key = fromPem(pem);
     this.opened.set(row.kid, key);
     return key;
   }
