@@ -14,6 +14,7 @@ import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.s
 import { RESET_CLIENT_POLICY, RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
 import { clientBucket } from '../rate-limit/client-address.js';
 import { LoginThrottle, typedIdentifier } from '../rate-limit/login-throttle.js';
+import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
 import { resetAddress, type UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -60,6 +61,7 @@ export class PasswordResetService implements OnModuleInit {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UsersService,
     private readonly twoFactor: TwoFactorService,
+    private readonly enrolment: TwoFactorEnrolment,
     private readonly auth: AuthService,
     private readonly outbox: MailOutbox,
     private readonly links: ResetLinkIssuer,
@@ -343,7 +345,7 @@ export class PasswordResetService implements OnModuleInit {
       throw error;
     }
     const recoveryCodes = await this.dataSource.transaction(async (m) => {
-      const codes = await this.twoFactor.enrolIn(m, user, secret, step, context);
+      const codes = await this.enrolment.enrolIn(m, user, secret, step, context);
       await this.markVerified(session, user, ip, 'password_reset.two_factor_enrolled', m);
       return codes;
     });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import QRCode from 'qrcode';
-import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
@@ -11,16 +11,15 @@ import type { Settings } from '../config/settings.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
 import { TWO_FACTOR_POLICY } from '../rate-limit/backoff-policy.js';
-import { RecoveryCodeEntity } from './recovery-code.entity.js';
 import {
   acceptedStep,
   looksLikeRecoveryCode,
-  newRecoveryCodes,
   newTotpSecret,
   otpauthUri,
   recoveryCodeHash,
 } from './totp.js';
-import { TwoFactorCredentialEntity } from './two-factor-credential.entity.js';
+import type { TwoFactorCredentialEntity } from './two-factor-credential.entity.js';
+import { TwoFactorRepository } from './two-factor.repository.js';
 
 /** What the 2FA code needs to know about a user; the users table stays UsersModule's. */
 export interface TwoFactorUser {
@@ -37,6 +36,14 @@ export interface Provisioning {
 
 export type CodeKind = 'totp' | 'recovery';
 
+/** Where a code is checked: for the audit trail and the "recovery code used" mail. */
+export interface CodeContext {
+  ip: string | null;
+  flowId: string | null;
+  /** Completes "A recovery code was used …", e.g. 'to sign in'. */
+  how: string;
+}
+
 function sealLabel(userId: string): string {
   return `totp-secret:${userId}`;
 }
@@ -46,8 +53,9 @@ function throttleKey(userId: string): LimitedKey {
 }
 
 /**
- * TOTP authenticators and recovery codes. Secrets are encrypted at rest; a code once accepted is
- * never accepted again; wrong codes are throttled per user across every flow that asks for one.
+ * TOTP authenticators and recovery codes: secrets, and the checking of codes. Secrets are
+ * encrypted at rest; a code once accepted is never accepted again; wrong codes are throttled per
+ * user across every flow that asks for one. Turning 2FA on and off is TwoFactorEnrolment's.
  */
 @Injectable()
 export class TwoFactorService {
@@ -55,6 +63,7 @@ export class TwoFactorService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: TwoFactorRepository,
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly limiter: AttemptLimiter,
@@ -65,24 +74,12 @@ export class TwoFactorService {
     this.issuer = config.get('totp', { infer: true }).issuer;
   }
 
-  async isEnabled(
-    userId: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<boolean> {
-    return manager
-      .getRepository(TwoFactorCredentialEntity)
-      .existsBy({ userId, enabledAt: Not(IsNull()) });
+  isEnabled(userId: string, manager?: EntityManager): Promise<boolean> {
+    return this.repository.isEnabled(userId, manager);
   }
 
-  async enabledAmong(userIds: string[]): Promise<Set<string>> {
-    if (userIds.length === 0) {
-      return new Set();
-    }
-    const rows = await this.dataSource.getRepository(TwoFactorCredentialEntity).find({
-      select: { userId: true },
-      where: { userId: In(userIds), enabledAt: Not(IsNull()) },
-    });
-    return new Set(rows.map((r) => r.userId));
+  enabledAmong(userIds: string[]): Promise<Set<string>> {
+    return this.repository.enabledAmong(userIds);
   }
 
   /** A fresh secret with its otpauth URI and QR code, for an authenticator app to scan. */
@@ -101,62 +98,6 @@ export class TwoFactorService {
 
   openSecret(userId: string, sealed: string): string {
     return this.box.open(sealed, sealLabel(userId)).toString('utf8');
-  }
-
-  /** Personal center, step 1: offer a new authenticator (replacing an unconfirmed one). */
-  async startSetup(user: TwoFactorUser): Promise<Provisioning> {
-    if (await this.isEnabled(user.id)) {
-      throw new AppError(
-        'TWO_FACTOR_ALREADY_CONFIGURED',
-        'Two-factor authentication is already on; turn it off first.',
-      );
-    }
-    const provisioning = await this.provision(user.username);
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(TwoFactorCredentialEntity)
-      .values({
-        userId: user.id,
-        secretSealed: this.sealSecret(user.id, provisioning.secret),
-        enabledAt: null,
-        lastUsedStep: null,
-        createdAt: this.clock.now(),
-      })
-      .orUpdate(['secret_sealed', 'created_at', 'last_used_step'], ['user_id'])
-      .execute();
-    return provisioning;
-  }
-
-  /** Personal center, step 2: a code from the new authenticator turns 2FA on. */
-  async confirmSetup(user: TwoFactorUser, code: string, ip: string | null): Promise<string[]> {
-    const pending = await this.dataSource
-      .getRepository(TwoFactorCredentialEntity)
-      .findOneBy({ userId: user.id });
-    if (pending?.enabledAt) {
-      throw new AppError(
-        'TWO_FACTOR_ALREADY_CONFIGURED',
-        'Two-factor authentication is already on.',
-      );
-    }
-    if (!pending) {
-      throw new AppError(
-        'TWO_FACTOR_SETUP_REQUIRED',
-        'Start with POST /api/v1/me/two-factor/setup.',
-      );
-    }
-    const step = await this.checkNewSecret(
-      user.id,
-      this.openSecret(user.id, pending.secretSealed),
-      code,
-      ip,
-    );
-    return this.dataSource.transaction((m) =>
-      this.enrolIn(m, user, this.openSecret(user.id, pending.secretSealed), step, {
-        ip,
-        flowId: null,
-      }),
-    );
   }
 
   /**
@@ -189,53 +130,9 @@ export class TwoFactorService {
     return step;
   }
 
-  /** Turns 2FA on with a proven secret, inside the caller's transaction; returns recovery codes. */
-  async enrolIn(
-    m: EntityManager,
-    user: TwoFactorUser,
-    secret: string,
-    step: number,
-    context: { ip: string | null; flowId: string | null },
-  ): Promise<string[]> {
-    const now = this.clock.now();
-    await m
-      .createQueryBuilder()
-      .insert()
-      .into(TwoFactorCredentialEntity)
-      .values({
-        userId: user.id,
-        secretSealed: this.sealSecret(user.id, secret),
-        enabledAt: now,
-        lastUsedStep: step,
-        createdAt: now,
-      })
-      .orUpdate(['secret_sealed', 'enabled_at', 'last_used_step', 'created_at'], ['user_id'])
-      .execute();
-    const codes = newRecoveryCodes();
-    await m.getRepository(RecoveryCodeEntity).delete({ userId: user.id });
-    await m.getRepository(RecoveryCodeEntity).insert(
-      codes.map((c) => ({
-        userId: user.id,
-        codeHash: recoveryCodeHash(c),
-        createdAt: now,
-        usedAt: null,
-      })),
-    );
-    if (user.email) {
-      await this.outbox.enqueue(m, 'two-factor-enabled', user.email, { username: user.username });
-    }
-    await this.audit.record(
-      {
-        type: 'two_factor.enabled',
-        actorId: user.id,
-        subjectId: user.id,
-        clientIp: context.ip,
-        flowId: context.flowId,
-      },
-      m,
-    );
-    await this.limiter.clear(throttleKey(user.id).key);
-    return codes;
+  /** The user's wrong codes are forgotten (a new authenticator was just proven). */
+  async forgetWrongCodes(userId: string): Promise<void> {
+    await this.limiter.clear(throttleKey(userId).key);
   }
 
   /**
@@ -244,17 +141,11 @@ export class TwoFactorService {
    * share the user's allowance: throws 429 when it is spent; returns null for a wrong code
    * (counted), so the caller answers with its own status. A right code clears the count.
    */
-  async verify(
-    user: TwoFactorUser,
-    code: string,
-    context: { ip: string | null; flowId: string | null; how: string },
-  ): Promise<CodeKind | null> {
+  async verify(user: TwoFactorUser, code: string, context: CodeContext): Promise<CodeKind | null> {
     const attempt = await this.limiter.reserve([throttleKey(user.id)]);
     let kind: CodeKind | 'replayed' | null;
     try {
-      const credential = await this.dataSource
-        .getRepository(TwoFactorCredentialEntity)
-        .findOneBy({ userId: user.id, enabledAt: Not(IsNull()) });
+      const credential = await this.repository.findEnabled(user.id);
       if (!credential) {
         // Nothing to check a code against: not a guess.
         await attempt.refund();
@@ -269,7 +160,7 @@ export class TwoFactorService {
       await this.recordWrongCode(user.id, context.ip, context.flowId, kind === 'replayed');
       return null;
     }
-    await this.limiter.clear(throttleKey(user.id).key);
+    await this.forgetWrongCodes(user.id);
     return kind;
   }
 
@@ -277,13 +168,13 @@ export class TwoFactorService {
     user: TwoFactorUser,
     credential: TwoFactorCredentialEntity,
     code: string,
-    context: { ip: string | null; flowId: string | null; how: string },
+    context: CodeContext,
   ): Promise<CodeKind | 'replayed' | null> {
     if (/^\d{6}$/.test(code)) {
       const secret = this.openSecret(user.id, credential.secretSealed);
       const now = this.clock.nowSeconds();
       const step = await acceptedStep(secret, code, now, credential.lastUsedStep);
-      if (step !== null && (await this.claimStep(user.id, step))) {
+      if (step !== null && (await this.repository.claimStep(user.id, step))) {
         return 'totp';
       }
       // A right code that was already used (or lost the race to its twin): someone saw it.
@@ -295,62 +186,22 @@ export class TwoFactorService {
     return null;
   }
 
-  /** Turns 2FA off (the caller has checked the password): removes the authenticator and codes. */
-  async disable(
-    user: TwoFactorUser,
-    how: 'by you' | 'by an administrator',
-    actor: { id: string | null; ip: string | null },
-  ): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      const removed = await m.getRepository(TwoFactorCredentialEntity).delete({ userId: user.id });
-      await m.getRepository(RecoveryCodeEntity).delete({ userId: user.id });
-      if (!removed.affected) {
-        return;
-      }
-      if (user.email) {
-        await this.outbox.enqueue(m, 'two-factor-disabled', user.email, {
-          username: user.username,
-          how,
-        });
-      }
-      await this.audit.record(
-        {
-          type: how === 'by you' ? 'two_factor.disabled' : 'two_factor.reset_by_admin',
-          actorId: actor.id,
-          subjectId: user.id,
-          clientIp: actor.ip,
-        },
-        m,
-      );
-    });
-  }
-
-  /** Records the new step only if it is newer than the last one: a replay loses the race. */
-  private async claimStep(userId: string, step: number): Promise<boolean> {
-    const [, affected] = await this.dataSource.query<[unknown[], number]>(
-      `UPDATE two_factor_credentials SET last_used_step = $2
-        WHERE user_id = $1 AND (last_used_step IS NULL OR last_used_step < $2)`,
-      [userId, step],
-    );
-    return affected === 1;
-  }
-
   private async useRecoveryCode(
     user: TwoFactorUser,
     code: string,
-    context: { ip: string | null; flowId: string | null; how: string },
+    context: CodeContext,
   ): Promise<boolean> {
     return this.dataSource.transaction(async (m) => {
-      const [, affected] = await m.query<[unknown[], number]>(
-        `UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
-        [user.id, recoveryCodeHash(code), this.clock.now()],
+      const used = await this.repository.useRecoveryCode(
+        user.id,
+        recoveryCodeHash(code),
+        this.clock.now(),
+        m,
       );
-      if (affected !== 1) {
+      if (!used) {
         return false;
       }
-      const remaining = await m
-        .getRepository(RecoveryCodeEntity)
-        .countBy({ userId: user.id, usedAt: IsNull() });
+      const remaining = await this.repository.unusedRecoveryCodes(user.id, m);
       if (user.email) {
         await this.outbox.enqueue(m, 'recovery-code-used', user.email, {
           username: user.username,

@@ -15,6 +15,7 @@ import { ACCOUNT_POLICY } from '../rate-limit/backoff-policy.js';
 import { AttemptLimiter } from '../rate-limit/attempt-limiter.service.js';
 import { accountKey, LoginThrottle } from '../rate-limit/login-throttle.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
 import { TwoFactorService, type Provisioning } from '../two-factor/two-factor.service.js';
 import { verifiedAfterAdminChange } from './email-rules.js';
 import type { UserEntity } from './user.entity.js';
@@ -107,6 +108,7 @@ export class UsersService {
     private readonly loginThrottle: LoginThrottle,
     private readonly cluster: ClusterEvents,
     private readonly twoFactor: TwoFactorService,
+    private readonly enrolment: TwoFactorEnrolment,
     private readonly clock: Clock,
     config: ConfigService<Settings, true>,
   ) {
@@ -211,12 +213,12 @@ export class UsersService {
     currentPassword: string,
     ip: string | null,
   ): Promise<Provisioning> {
-    return this.twoFactor.startSetup(await this.verifyOwnPassword(userId, currentPassword, ip));
+    return this.enrolment.startSetup(await this.verifyOwnPassword(userId, currentPassword, ip));
   }
 
   /** Personal center: a code from the new authenticator turns 2FA on; returns recovery codes. */
   async confirmTwoFactorSetup(userId: string, code: string, ip: string | null): Promise<string[]> {
-    return this.twoFactor.confirmSetup(await this.getEntity(userId), code, ip);
+    return this.enrolment.confirmSetup(await this.getEntity(userId), code, ip);
   }
 
   /** Personal center: turning 2FA off takes the password and a current code (or a recovery code). */
@@ -239,12 +241,12 @@ export class UsersService {
     ) {
       throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
     }
-    await this.twoFactor.disable(user, 'by you', { id: userId, ip });
+    await this.enrolment.disable(user, 'by you', { id: userId, ip });
   }
 
   /** An admin removes a user's authenticator (the way back for a user who lost it). */
   async resetTwoFactorByAdmin(id: string, actor: Actor): Promise<void> {
-    await this.twoFactor.disable(await this.getEntity(id), 'by an administrator', actor);
+    await this.enrolment.disable(await this.getEntity(id), 'by an administrator', actor);
   }
 
   private async getEntity(id: string): Promise<UserEntity> {

@@ -1,0 +1,135 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { AppError } from '../common/errors/app-error.js';
+import { MailOutbox } from '../mail/mail-outbox.service.js';
+import { newRecoveryCodes, recoveryCodeHash } from './totp.js';
+import { TwoFactorRepository } from './two-factor.repository.js';
+import { type Provisioning, TwoFactorService, type TwoFactorUser } from './two-factor.service.js';
+
+/**
+ * Turning two-factor authentication on (from the personal center, or during a password reset)
+ * and off. Every change is mailed to the user, when they have an address, and audited.
+ */
+@Injectable()
+export class TwoFactorEnrolment {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: TwoFactorRepository,
+    private readonly twoFactor: TwoFactorService,
+    private readonly clock: Clock,
+    private readonly outbox: MailOutbox,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Personal center, step 1: offer a new authenticator (replacing an unconfirmed one). */
+  async startSetup(user: TwoFactorUser): Promise<Provisioning> {
+    if (await this.twoFactor.isEnabled(user.id)) {
+      throw new AppError(
+        'TWO_FACTOR_ALREADY_CONFIGURED',
+        'Two-factor authentication is already on; turn it off first.',
+      );
+    }
+    const provisioning = await this.twoFactor.provision(user.username);
+    await this.repository.savePending(
+      user.id,
+      this.twoFactor.sealSecret(user.id, provisioning.secret),
+      this.clock.now(),
+    );
+    return provisioning;
+  }
+
+  /** Personal center, step 2: a code from the new authenticator turns 2FA on. */
+  async confirmSetup(user: TwoFactorUser, code: string, ip: string | null): Promise<string[]> {
+    const pending = await this.repository.find(user.id);
+    if (pending?.enabledAt) {
+      throw new AppError(
+        'TWO_FACTOR_ALREADY_CONFIGURED',
+        'Two-factor authentication is already on.',
+      );
+    }
+    if (!pending) {
+      throw new AppError(
+        'TWO_FACTOR_SETUP_REQUIRED',
+        'Start with POST /api/v1/me/two-factor/setup.',
+      );
+    }
+    const step = await this.twoFactor.checkNewSecret(
+      user.id,
+      this.twoFactor.openSecret(user.id, pending.secretSealed),
+      code,
+      ip,
+    );
+    return this.dataSource.transaction((m) =>
+      this.enrolIn(m, user, this.twoFactor.openSecret(user.id, pending.secretSealed), step, {
+        ip,
+        flowId: null,
+      }),
+    );
+  }
+
+  /** Turns 2FA on with a proven secret, inside the caller's transaction; returns recovery codes. */
+  async enrolIn(
+    m: EntityManager,
+    user: TwoFactorUser,
+    secret: string,
+    step: number,
+    context: { ip: string | null; flowId: string | null },
+  ): Promise<string[]> {
+    const now = this.clock.now();
+    await this.repository.saveEnabled(
+      user.id,
+      this.twoFactor.sealSecret(user.id, secret),
+      step,
+      now,
+      m,
+    );
+    const codes = newRecoveryCodes();
+    await this.repository.replaceRecoveryCodes(user.id, codes.map(recoveryCodeHash), now, m);
+    if (user.email) {
+      await this.outbox.enqueue(m, 'two-factor-enabled', user.email, { username: user.username });
+    }
+    await this.audit.record(
+      {
+        type: 'two_factor.enabled',
+        actorId: user.id,
+        subjectId: user.id,
+        clientIp: context.ip,
+        flowId: context.flowId,
+      },
+      m,
+    );
+    await this.twoFactor.forgetWrongCodes(user.id);
+    return codes;
+  }
+
+  /** Turns 2FA off (the caller has checked the password): removes the authenticator and codes. */
+  async disable(
+    user: TwoFactorUser,
+    how: 'by you' | 'by an administrator',
+    actor: { id: string | null; ip: string | null },
+  ): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      if (!(await this.repository.remove(user.id, m))) {
+        return;
+      }
+      if (user.email) {
+        await this.outbox.enqueue(m, 'two-factor-disabled', user.email, {
+          username: user.username,
+          how,
+        });
+      }
+      await this.audit.record(
+        {
+          type: how === 'by you' ? 'two_factor.disabled' : 'two_factor.reset_by_admin',
+          actorId: actor.id,
+          subjectId: user.id,
+          clientIp: actor.ip,
+        },
+        m,
+      );
+    });
+  }
+}
