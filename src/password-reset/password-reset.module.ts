@@ -7,11 +7,26 @@ import { ResetStepGuard } from './guards/reset-step.guard.js';
 import { PasswordResetController } from './password-reset.controller.js';
 import { PasswordResetService } from './password-reset.service.js';
 import { ResetLinkIssuer } from './reset-link-issuer.service.js';
+import { ResetLinksRepository } from './reset-links.repository.js';
 import { ResetRequestQueue } from './reset-request.queue.js';
+import { ResetRequestService } from './reset-request.service.js';
+import { ResetRequestsRepository } from './reset-requests.repository.js';
+import { ResetSessionsRepository } from './reset-sessions.repository.js';
+import { ResetTwoFactorService } from './reset-two-factor.service.js';
 
 @Module({
   imports: [UsersModule, TwoFactorModule, AuthModule, MailModule],
-  providers: [PasswordResetService, ResetLinkIssuer, ResetRequestQueue, ResetStepGuard],
+  providers: [
+    ResetLinksRepository,
+    ResetSessionsRepository,
+    ResetRequestsRepository,
+    PasswordResetService,
+    ResetRequestService,
+    ResetTwoFactorService,
+    ResetLinkIssuer,
+    ResetRequestQueue,
+    ResetStepGuard,
+  ],
   controllers: [PasswordResetController],
   // The hosted reset pages drive the same flow.
   exports: [PasswordResetService],

@@ -1,31 +1,26 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AuthService, type SignIn } from '../auth/auth.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
 import { AppError } from '../common/errors/app-error.js';
 import { describeDuration } from '../config/duration.js';
-import type { ResetDisclosure, Settings } from '../config/settings.js';
+import type { Settings } from '../config/settings.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
-import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
-import { RESET_CLIENT_POLICY, RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
-import { clientBucket } from '../rate-limit/client-address.js';
-import { LoginThrottle, typedIdentifier } from '../rate-limit/login-throttle.js';
-import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
+import { LoginThrottle } from '../rate-limit/login-throttle.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
-import { resetAddress, type UserEntity } from '../users/user.entity.js';
+import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
-import { ResetLinkEntity } from './reset-link.entity.js';
-import { ResetLinkIssuer } from './reset-link-issuer.service.js';
-import { accountAllowanceKey, ResetRequestQueue } from './reset-request.queue.js';
-import { ResetSessionEntity } from './reset-session.entity.js';
+import type { ResetLinkEntity } from './reset-link.entity.js';
+import { ResetLinksRepository } from './reset-links.repository.js';
+import { ResetRequestService } from './reset-request.service.js';
+import type { ResetSessionEntity } from './reset-session.entity.js';
+import { ResetSessionsRepository } from './reset-sessions.repository.js';
 import { resetStepRefusal, type ResetStepName } from './reset-step.js';
-
-/** After this many wrong codes a reset session is dead; the user must ask for a new link. */
-export const MAX_RESET_CODE_FAILURES = 5;
+import { ResetTwoFactorService, type TwoFactorStepResult } from './reset-two-factor.service.js';
 
 type LinkRefusal = 'RESET_LINK_INVALID' | 'RESET_LINK_USED' | 'RESET_LINK_EXPIRED';
 
@@ -41,32 +36,27 @@ export interface OpenedReset {
   twoFactorConfigured: boolean;
 }
 
-export interface TwoFactorStepResult {
-  stage: 'TWO_FACTOR_VERIFIED';
-  /** Only when the user enrolled an authenticator in this step: shown once. */
-  recoveryCodes?: string[];
-}
-
 /**
  * The forgot-password flow: request → emailed link → reset session → 2FA (enrol or prove) →
  * new password → signed in. Its order is decided by `authorizeStep`, which the guard calls.
+ * One method per step, for the API and the hosted pages alike; the 2FA step's work is
+ * ResetTwoFactorService's.
  */
 @Injectable()
 export class PasswordResetService implements OnModuleInit {
   private readonly linkTtl: number;
   private readonly sessionTtl: number;
-  private readonly disclosure: ResetDisclosure;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly links: ResetLinksRepository,
+    private readonly sessions: ResetSessionsRepository,
+    private readonly requests: ResetRequestService,
+    private readonly twoFactorStep: ResetTwoFactorService,
     private readonly users: UsersService,
     private readonly twoFactor: TwoFactorService,
-    private readonly enrolment: TwoFactorEnrolment,
     private readonly auth: AuthService,
     private readonly outbox: MailOutbox,
-    private readonly links: ResetLinkIssuer,
-    private readonly queue: ResetRequestQueue,
-    private readonly limiter: AttemptLimiter,
     private readonly loginThrottle: LoginThrottle,
     private readonly audit: AuditService,
     private readonly clock: Clock,
@@ -75,7 +65,6 @@ export class PasswordResetService implements OnModuleInit {
     const reset = config.get('reset', { infer: true });
     this.linkTtl = reset.linkTtl;
     this.sessionTtl = reset.sessionTtl;
-    this.disclosure = reset.disclosure;
   }
 
   /**
@@ -85,78 +74,14 @@ export class PasswordResetService implements OnModuleInit {
   onModuleInit(): void {
     this.users.onAccountChange(async (m, userId, change) => {
       const now = this.clock.now();
-      await m
-        .getRepository(ResetSessionEntity)
-        .update(
-          { userId, finishedAt: IsNull() },
-          { finishedAt: now, finishReason: change, pendingSecretSealed: null },
-        );
-      await m
-        .getRepository(ResetLinkEntity)
-        .update({ userId, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
+      await this.sessions.finishAllOf(userId, change, now, m);
+      await this.links.revokeLiveLinks(userId, now, m);
     });
   }
 
-  /**
-   * Step 1: a user asks for a link by username or email. Every request counts against the
-   * identifier and the client address, counted and checked in one step (so a burst of parallel
-   * requests gets no more links than the allowance). The mail is queued, never sent inline.
-   *
-   * With explicit disclosure the answer says what is wrong. With generic disclosure the request
-   * only counts the identifier as typed and queues it, the same work whatever it names; the
-   * queue's worker decides whether a link goes out (ResetRequestQueue).
-   */
-  async request(identifier: string, ip: string): Promise<{ message: string }> {
-    const validFor = describeDuration(this.linkTtl);
-    const client: LimitedKey = {
-      key: `reset-client:${clientBucket(ip)}`,
-      policy: RESET_CLIENT_POLICY,
-    };
-    if (this.disclosure === 'generic') {
-      await this.limiter.reserve([
-        { key: `reset-request:${typedIdentifier(identifier)}`, policy: RESET_REQUEST_POLICY },
-        client,
-      ]);
-      await this.queue.enqueue(identifier, ip);
-      return {
-        message: `If an account with an email address matches, a reset link is on its way. It is valid for ${validFor}.`,
-      };
-    }
-    const user = await this.users.findByLogin(identifier);
-    // Per account when there is one, so its username and email share one allowance.
-    await this.limiter.reserve([
-      user
-        ? { key: accountAllowanceKey(user.id), policy: RESET_REQUEST_POLICY }
-        : { key: `reset-request:${typedIdentifier(identifier)}`, policy: RESET_REQUEST_POLICY },
-      client,
-    ]);
-    // Only a verified address gets a link: an account whose only address is unverified has none.
-    const email = user ? resetAddress(user) : null;
-    if (!user || !email) {
-      const reason = user ? 'no_email' : 'unknown_identifier';
-      // Admins see who asks for what: an unknown name tried many times is an attacker's probe.
-      await this.audit.record({
-        type: 'password_reset.request_refused',
-        subjectId: user?.id ?? null,
-        clientIp: ip,
-        details: { reason, ...(user ? {} : { identifier: identifier.slice(0, 254) }) },
-      });
-      throw user
-        ? new AppError(
-            'NO_EMAIL_BOUND',
-            'No email is bound to this account; contact the administrator to reset the password.',
-          )
-        : new AppError(
-            'USER_NOT_FOUND',
-            'Incorrect username: no account has this username or email.',
-          );
-    }
-    if (!user.disabled) {
-      await this.links.issue(user, email, ip);
-    }
-    return {
-      message: `A reset link was sent to the email address of the account. It is valid for ${validFor}.`,
-    };
+  /** Step 1: a user asks for a link by username or email (see ResetRequestService). */
+  request(identifier: string, ip: string): Promise<{ message: string }> {
+    return this.requests.request(identifier, ip);
   }
 
   /**
@@ -169,12 +94,7 @@ export class PasswordResetService implements OnModuleInit {
     type Outcome = { refusal: LinkRefusal } | { resetToken: string; user: UserEntity };
     const opened = await this.dataSource.transaction(async (m): Promise<Outcome> => {
       // The row lock makes parallel openings take turns: exactly one finds it unused.
-      const link = await m
-        .getRepository(ResetLinkEntity)
-        .createQueryBuilder('l')
-        .setLock('pessimistic_write')
-        .where('l.token_hash = :hash', { hash })
-        .getOne();
+      const link = await this.links.lockByToken(hash, m);
       const checked = await this.checkLink(m, link, now);
       if (typeof checked === 'string' || !link) {
         const refusal = typeof checked === 'string' ? checked : 'RESET_LINK_INVALID';
@@ -191,20 +111,23 @@ export class PasswordResetService implements OnModuleInit {
         return { refusal };
       }
       const user = checked;
-      await m.getRepository(ResetLinkEntity).update({ id: link.id }, { usedAt: now });
+      await this.links.consumeLink(link.id, now, m);
       const resetToken = randomToken();
-      await m.getRepository(ResetSessionEntity).insert({
-        userId: user.id,
-        flowId: link.flowId,
-        tokenHash: sha256(resetToken),
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + this.sessionTtl * 1000),
-        twoFactorVerifiedAt: null,
-        failedCodes: 0,
-        pendingSecretSealed: null,
-        finishedAt: null,
-        finishReason: null,
-      });
+      await this.sessions.insert(
+        {
+          userId: user.id,
+          flowId: link.flowId,
+          tokenHash: sha256(resetToken),
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + this.sessionTtl * 1000),
+          twoFactorVerifiedAt: null,
+          failedCodes: 0,
+          pendingSecretSealed: null,
+          finishedAt: null,
+          finishReason: null,
+        },
+        m,
+      );
       await this.audit.record(
         {
           type: 'password_reset.link_opened',
@@ -229,11 +152,7 @@ export class PasswordResetService implements OnModuleInit {
 
   /** The guard's decision: may this reset session take this step now? */
   async authorizeStep(resetToken: string | undefined, step: ResetStepName): Promise<ResetContext> {
-    const session = resetToken
-      ? await this.dataSource
-          .getRepository(ResetSessionEntity)
-          .findOneBy({ tokenHash: sha256(resetToken) })
-      : null;
+    const session = resetToken ? await this.sessions.findByToken(sha256(resetToken)) : null;
     const user = session ? await this.users.findById(session.userId) : null;
     const refusal = resetStepRefusal(session, user, step, this.clock.now());
     if (refusal === 'TWO_FACTOR_REQUIRED') {
@@ -252,104 +171,24 @@ export class PasswordResetService implements OnModuleInit {
   }
 
   /** Step 3a, for a user without 2FA: offer an authenticator to enrol (kept with the session). */
-  async twoFactorSetup({ session, user }: ResetContext): Promise<Provisioning> {
-    if (await this.twoFactor.isEnabled(user.id)) {
-      throw new AppError(
-        'TWO_FACTOR_ALREADY_CONFIGURED',
-        'Your account already has an authenticator: enter a code from it (or a recovery code).',
-      );
-    }
-    const provisioning = await this.twoFactor.provision(user.username);
-    await this.dataSource
-      .getRepository(ResetSessionEntity)
-      .update(
-        { id: session.id },
-        { pendingSecretSealed: this.twoFactor.sealSecret(user.id, provisioning.secret) },
-      );
-    return provisioning;
+  twoFactorSetup(reset: ResetContext): Promise<Provisioning> {
+    return this.twoFactorStep.setup(reset);
   }
 
   /**
-   * What the 2FA step asks of this user: a code from the configured authenticator, or (no 2FA
-   * yet) the enrolment of one: the pending secret shown again after a wrong code, else a new one.
+   * What the 2FA step asks of this user: a code from the configured authenticator, or the
+   * enrolment of one (see ResetTwoFactorService.challenge).
    */
-  async twoFactorChallenge(
+  twoFactorChallenge(
     reset: ResetContext,
     pendingSecret: string | null,
   ): Promise<{ enrol: false } | ({ enrol: true } & Provisioning)> {
-    if (await this.twoFactor.isEnabled(reset.user.id)) {
-      return { enrol: false };
-    }
-    const provisioning = pendingSecret
-      ? await this.twoFactor.provision(reset.user.username, pendingSecret)
-      : await this.twoFactorSetup(reset);
-    return { enrol: true, ...provisioning };
+    return this.twoFactorStep.challenge(reset, pendingSecret);
   }
 
-  /**
-   * Step 3b: prove the configured authenticator (or use a recovery code), or enrol the one from
-   * step 3a. A user with 2FA can never enrol a new authenticator here.
-   *
-   * Each code takes one of the session's 5 tries before it is checked (a right one gives it
-   * back), so parallel codes on one session get at most 5 checked; the rest find the session
-   * ended. A code the per-user limit refuses (429) was never checked and gives its try back.
-   */
-  async twoFactorVerify(
-    { session, user }: ResetContext,
-    code: string,
-    ip: string,
-  ): Promise<TwoFactorStepResult> {
-    const tryNumber = await this.takeCodeTry(session);
-    try {
-      return await this.verifyWithTry({ session, user }, code, ip, tryNumber);
-    } catch (error) {
-      if (!(error instanceof AppError && error.code === 'INVALID_TOTP_CODE')) {
-        await this.giveBackCodeTry(session);
-      }
-      throw error;
-    }
-  }
-
-  private async verifyWithTry(
-    { session, user }: ResetContext,
-    code: string,
-    ip: string,
-    tryNumber: number,
-  ): Promise<TwoFactorStepResult> {
-    const context = { ip, flowId: session.flowId };
-    if (await this.twoFactor.isEnabled(user.id)) {
-      const kind = await this.twoFactor.verify(user, code, {
-        ...context,
-        how: 'to reset your password',
-      });
-      if (!kind) {
-        await this.wrongCode(session, user, ip, tryNumber);
-      }
-      await this.markVerified(session, user, ip, 'password_reset.two_factor_verified');
-      return { stage: 'TWO_FACTOR_VERIFIED' };
-    }
-    if (!session.pendingSecretSealed) {
-      throw new AppError(
-        'TWO_FACTOR_SETUP_REQUIRED',
-        'Set up an authenticator first (POST …/two-factor/setup).',
-      );
-    }
-    const secret = this.twoFactor.openSecret(user.id, session.pendingSecretSealed);
-    let step: number;
-    try {
-      step = await this.twoFactor.checkNewSecret(user.id, secret, code, ip, session.flowId);
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'INVALID_TOTP_CODE') {
-        await this.wrongCode(session, user, ip, tryNumber);
-      }
-      throw error;
-    }
-    const recoveryCodes = await this.dataSource.transaction(async (m) => {
-      const codes = await this.enrolment.enrolIn(m, user, secret, step, context);
-      await this.markVerified(session, user, ip, 'password_reset.two_factor_enrolled', m);
-      return codes;
-    });
-    return { stage: 'TWO_FACTOR_VERIFIED', recoveryCodes };
+  /** Step 3b: prove the configured authenticator (or a recovery code), or enrol the new one. */
+  twoFactorVerify(reset: ResetContext, code: string, ip: string): Promise<TwoFactorStepResult> {
+    return this.twoFactorStep.verify(reset, code, ip);
   }
 
   /**
@@ -365,12 +204,7 @@ export class PasswordResetService implements OnModuleInit {
     const signedIn = await this.dataSource.transaction(async (m) => {
       const now = this.clock.now();
       // Finishing first, conditionally, makes a second concurrent completion lose.
-      const [, finished] = await m.query<[unknown[], number]>(
-        `UPDATE password_reset_sessions SET finished_at = $2, finish_reason = 'completed', pending_secret_sealed = NULL
-          WHERE id = $1 AND finished_at IS NULL AND expires_at > $2 AND two_factor_verified_at IS NOT NULL`,
-        [session.id, now],
-      );
-      if (finished !== 1) {
+      if (!(await this.sessions.finishCompleted(session.id, now, m))) {
         throw new AppError(
           'RESET_SESSION_INVALID',
           'This password reset has expired or ended; ask for a new link.',
@@ -397,9 +231,7 @@ export class PasswordResetService implements OnModuleInit {
               )
             : error;
         });
-      await m
-        .getRepository(ResetLinkEntity)
-        .update({ userId: user.id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
+      await this.links.revokeLiveLinks(user.id, now, m);
       if (updated.email) {
         await this.outbox.enqueue(m, 'password-changed', updated.email, {
           username: updated.username,
@@ -456,80 +288,5 @@ export class PasswordResetService implements OnModuleInit {
       RESET_LINK_EXPIRED: `This reset link has expired (links are valid for ${describeDuration(this.linkTtl)}). Ask for a new link.`,
     }[code];
     return new AppError(code, detail);
-  }
-
-  /**
-   * Takes one of the session's code tries, atomically with the check that one is left (the row
-   * is updated only while the session is live and under the limit); returns its number, 1-5.
-   * None left, or the session ended meanwhile: 401 RESET_SESSION_INVALID.
-   */
-  private async takeCodeTry(session: ResetSessionEntity): Promise<number> {
-    const [rows] = await this.dataSource.query<[{ failed_codes: number }[], number]>(
-      `UPDATE password_reset_sessions SET failed_codes = failed_codes + 1
-        WHERE id = $1 AND failed_codes < $2 AND finished_at IS NULL AND expires_at > $3
-        RETURNING failed_codes`,
-      [session.id, MAX_RESET_CODE_FAILURES, this.clock.now()],
-    );
-    if (!rows[0]) {
-      throw new AppError(
-        'RESET_SESSION_INVALID',
-        'This password reset has expired or ended; ask for a new link.',
-      );
-    }
-    return rows[0].failed_codes;
-  }
-
-  /** The try was not spent on a wrong code (refused before the check, or an error). */
-  private async giveBackCodeTry(session: ResetSessionEntity): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE password_reset_sessions SET failed_codes = failed_codes - 1 WHERE id = $1 AND failed_codes > 0`,
-      [session.id],
-    );
-  }
-
-  /** A wrong code in the reset flow (its try stays spent): the 5th ends the session. Always throws. */
-  private async wrongCode(
-    session: ResetSessionEntity,
-    user: UserEntity,
-    ip: string,
-    tryNumber: number,
-  ): Promise<never> {
-    if (tryNumber >= MAX_RESET_CODE_FAILURES) {
-      await this.dataSource.query(
-        `UPDATE password_reset_sessions SET finished_at = $2, finish_reason = 'too_many_codes', pending_secret_sealed = NULL
-          WHERE id = $1 AND finished_at IS NULL`,
-        [session.id, this.clock.now()],
-      );
-      await this.audit.record({
-        type: 'password_reset.session_killed',
-        actorId: user.id,
-        subjectId: user.id,
-        clientIp: ip,
-        flowId: session.flowId,
-        details: { reason: 'too_many_codes' },
-      });
-    }
-    throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
-  }
-
-  /** The code was right: the step is done, and the code's try is given back. */
-  private async markVerified(
-    session: ResetSessionEntity,
-    user: UserEntity,
-    ip: string,
-    type: 'password_reset.two_factor_verified' | 'password_reset.two_factor_enrolled',
-    m: EntityManager = this.dataSource.manager,
-  ): Promise<void> {
-    await m.query(
-      `UPDATE password_reset_sessions
-          SET two_factor_verified_at = $2, pending_secret_sealed = NULL,
-              failed_codes = GREATEST(failed_codes - 1, 0)
-        WHERE id = $1`,
-      [session.id, this.clock.now()],
-    );
-    await this.audit.record(
-      { type, actorId: user.id, subjectId: user.id, clientIp: ip, flowId: session.flowId },
-      m,
-    );
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
@@ -10,7 +10,7 @@ import { describeDuration } from '../config/duration.js';
 import type { Settings } from '../config/settings.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
 import type { UserEntity } from '../users/user.entity.js';
-import { ResetLinkEntity } from './reset-link.entity.js';
+import { ResetLinksRepository } from './reset-links.repository.js';
 
 /**
  * Issues a reset link: kills the user's older links, stores the new one (its SHA-256 only) and
@@ -24,6 +24,7 @@ export class ResetLinkIssuer {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly links: ResetLinksRepository,
     private readonly outbox: MailOutbox,
     private readonly audit: AuditService,
     private readonly clock: Clock,
@@ -45,18 +46,19 @@ export class ResetLinkIssuer {
     const flowId = randomUUID();
     await this.dataSource.transaction(async (m) => {
       // A newer request kills every older link.
-      await m
-        .getRepository(ResetLinkEntity)
-        .update({ userId: user.id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
-      await m.getRepository(ResetLinkEntity).insert({
-        userId: user.id,
-        flowId,
-        tokenHash: sha256(token),
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + this.linkTtl * 1000),
-        usedAt: null,
-        revokedAt: null,
-      });
+      await this.links.revokeLiveLinks(user.id, now, m);
+      await this.links.insert(
+        {
+          userId: user.id,
+          flowId,
+          tokenHash: sha256(token),
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + this.linkTtl * 1000),
+          usedAt: null,
+          revokedAt: null,
+        },
+        m,
+      );
       await this.outbox.enqueue(m, 'password-reset', email, {
         username: user.username,
         link: `${this.publicUrl}/reset-password?token=${token}`,

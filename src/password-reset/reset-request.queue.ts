@@ -15,7 +15,7 @@ import { RESET_REQUEST_POLICY } from '../rate-limit/backoff-policy.js';
 import { resetAddress, type UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ResetLinkIssuer } from './reset-link-issuer.service.js';
-import { ResetRequestEntity } from './reset-request.entity.js';
+import { type ClaimedRequest, ResetRequestsRepository } from './reset-requests.repository.js';
 
 /** The safety net: every instance looks for waiting requests this often (a new one is handled at once). */
 export const RESET_QUEUE_POLL_MS = 1_000;
@@ -32,13 +32,6 @@ export function accountAllowanceKey(userId: string): string {
 
 /** Why a queued request sends nothing; recorded in the audit trail, never shown to the caller. */
 type Refusal = 'unknown_identifier' | 'no_email' | 'disabled' | 'over_allowance';
-
-interface ClaimedRequest {
-  id: string;
-  identifier: string;
-  client_ip: string | null;
-  attempts: number;
-}
 
 /**
  * Reset requests in `PASSWORD_RESET_DISCLOSURE=generic` mode. The request path only counts the
@@ -58,6 +51,7 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly requests: ResetRequestsRepository,
     private readonly users: UsersService,
     private readonly links: ResetLinkIssuer,
     private readonly limiter: AttemptLimiter,
@@ -79,7 +73,7 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
   /** Queues a request; the worker is woken after the answer is on its way. */
   async enqueue(identifier: string, ip: string): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.getRepository(ResetRequestEntity).insert({
+    await this.requests.insert({
       id: randomUUID(),
       identifier,
       clientIp: ip,
@@ -114,7 +108,12 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
   async drain(): Promise<void> {
     for (;;) {
       this.again = false;
-      const rows = await this.claim();
+      const now = this.clock.now();
+      const rows = await this.requests.claimDueRequests(
+        now,
+        new Date(now.getTime() + CLAIM_LEASE_MS),
+        BATCH_SIZE,
+      );
       for (const row of rows) {
         await this.handleOrRetry(row);
       }
@@ -122,22 +121,6 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
         return;
       }
     }
-  }
-
-  private async claim(): Promise<ClaimedRequest[]> {
-    const now = this.clock.now();
-    const [rows] = await this.dataSource.query<[ClaimedRequest[], number]>(
-      `UPDATE password_reset_requests SET attempts = attempts + 1, due_at = $2
-        WHERE id IN (
-          SELECT id FROM password_reset_requests
-           WHERE due_at <= $1
-           ORDER BY due_at
-           LIMIT ${BATCH_SIZE}
-           FOR UPDATE SKIP LOCKED)
-        RETURNING id, identifier, client_ip, attempts`,
-      [now, new Date(now.getTime() + CLAIM_LEASE_MS)],
-    );
-    return rows;
   }
 
   private async handleOrRetry(row: ClaimedRequest): Promise<void> {
@@ -152,13 +135,13 @@ export class ResetRequestQueue implements OnApplicationBootstrap, OnModuleDestro
       this.logger.error(
         `reset request ${row.id} failed ${row.attempts} times; dropping it: ${message}`,
       );
-      await this.dataSource.query('DELETE FROM password_reset_requests WHERE id = $1', [row.id]);
+      await this.requests.delete(row.id);
     }
   }
 
   private async handle(row: ClaimedRequest): Promise<void> {
     const done = async (m: EntityManager): Promise<void> => {
-      await m.query('DELETE FROM password_reset_requests WHERE id = $1', [row.id]);
+      await this.requests.delete(row.id, m);
     };
     const user = await this.users.findByLogin(row.identifier);
     const refusal = await this.refusal(user);
