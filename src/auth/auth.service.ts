@@ -14,6 +14,7 @@ import {
 import { DeviceTokensService } from '../sessions/device-tokens.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { UserEntity } from '../users/user.entity.js';
+import { PasswordsService } from '../users/passwords.service.js';
 import { UsersService } from '../users/users.service.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { type AccessClaims, CHALLENGE_TTL_SECONDS, TokenService } from './token.service.js';
@@ -50,6 +51,7 @@ export class AuthService {
 
   constructor(
     private readonly users: UsersService,
+    private readonly passwords: PasswordsService,
     private readonly sessions: SessionsService,
     private readonly tokens: TokenService,
     private readonly limiter: AttemptLimiter,
@@ -116,7 +118,7 @@ export class AuthService {
     let passwordOk: boolean;
     try {
       // Silently locked (generic disclosure): the same hashing time, and the wrong-password answer.
-      passwordOk = await this.users.passwordMatches(attempt.silentlyLocked ? null : user, password);
+      passwordOk = await this.passwords.matches(attempt.silentlyLocked ? null : user, password);
     } catch (error) {
       await attempt.notCounted();
       if (device) {
@@ -157,7 +159,7 @@ export class AuthService {
       await this.devices.succeeded(device);
     }
     await this.assertPasswordNotExpired(user, ip);
-    await this.users.upgradeHashIfNeeded(user, password);
+    await this.passwords.upgradeHashIfNeeded(user, password);
     if (await this.twoFactor.isEnabled(user.id)) {
       await this.audit.record({
         type: 'login.two_factor_required',

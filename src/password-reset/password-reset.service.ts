@@ -13,6 +13,7 @@ import { MailOutbox } from '../mail/mail-outbox.service.js';
 import { LoginThrottle } from '../rate-limit/login-throttle.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
 import type { UserEntity } from '../users/user.entity.js';
+import { PasswordsService } from '../users/passwords.service.js';
 import { UsersService } from '../users/users.service.js';
 import type { ResetLinkEntity } from './reset-link.entity.js';
 import { ResetLinksRepository } from './reset-links.repository.js';
@@ -54,6 +55,7 @@ export class PasswordResetService implements OnModuleInit {
     private readonly requests: ResetRequestService,
     private readonly twoFactorStep: ResetTwoFactorService,
     private readonly users: UsersService,
+    private readonly passwords: PasswordsService,
     private readonly twoFactor: TwoFactorService,
     private readonly auth: AuthService,
     private readonly outbox: MailOutbox,
@@ -200,7 +202,7 @@ export class PasswordResetService implements OnModuleInit {
     newPassword: string,
     ip: string,
   ): Promise<SignIn> {
-    const passwordHash = await this.users.preparePassword(user, newPassword, 'newPassword');
+    const passwordHash = await this.passwords.prepare(user, newPassword, 'newPassword');
     const signedIn = await this.dataSource.transaction(async (m) => {
       const now = this.clock.now();
       // Finishing first, conditionally, makes a second concurrent completion lose.
@@ -210,8 +212,8 @@ export class PasswordResetService implements OnModuleInit {
           'This password reset has expired or ended; ask for a new link.',
         );
       }
-      const updated = await this.users
-        .applyPasswordIn(m, user.id, passwordHash, {
+      const updated = await this.passwords
+        .applyIn(m, user.id, passwordHash, {
           temporary: false,
           revokeReason: 'password_reset',
           requireEnabled: true,

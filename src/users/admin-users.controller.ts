@@ -30,7 +30,7 @@ import { CreateUserDto } from './dto/create-user.dto.js';
 import { ListUsersQueryDto } from './dto/list-users.dto.js';
 import { UpdateUserDto } from './dto/update-user.dto.js';
 import { UserDto, UserPageDto } from './dto/user.dto.js';
-import { UsersService } from './users.service.js';
+import { AdminUsersService } from './admin-users.service.js';
 
 /** The user's id from the path: a UUID, or else 404 USER_NOT_FOUND like an unknown one. */
 const UserId = () =>
@@ -55,7 +55,7 @@ const ApiUserId = () =>
 @ApiProblems('UNAUTHORIZED', 'FORBIDDEN', 'PASSWORD_CHANGE_REQUIRED')
 @Controller('api/v1/admin/users')
 export class AdminUsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(private readonly users: AdminUsersService) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a user with a username and an initial password' })
@@ -138,7 +138,7 @@ export class AdminUsersController {
     @CurrentUser() me: Principal,
     @ClientIp() ip: string,
   ): Promise<void> {
-    await this.users.resetTwoFactorByAdmin(id, { id: me.userId, ip });
+    await this.users.resetTwoFactor(id, { id: me.userId, ip });
   }
 
   @Put(':id/password')
@@ -155,7 +155,7 @@ export class AdminUsersController {
     @CurrentUser() me: Principal,
     @ClientIp() ip: string,
   ): Promise<void> {
-    await this.users.setPasswordByAdmin(id, dto.password, dto.temporary ?? true, {
+    await this.users.setPassword(id, dto.password, dto.temporary ?? true, {
       id: me.userId,
       ip,
     });

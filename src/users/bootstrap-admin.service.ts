@@ -3,7 +3,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { ConfigService } from '@nestjs/config';
 import { AppError } from '../common/errors/app-error.js';
 import type { Settings } from '../config/settings.js';
-import { UsersService } from './users.service.js';
+import { AdminUsersService } from './admin-users.service.js';
 
 /** The first admin's credentials, when Portcullis chose the password itself. */
 export interface GeneratedAdmin {
@@ -21,7 +21,7 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
   private generated?: GeneratedAdmin;
 
   constructor(
-    private readonly users: UsersService,
+    private readonly users: AdminUsersService,
     private readonly config: ConfigService<Settings, true>,
   ) {}
 

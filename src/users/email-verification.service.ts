@@ -17,7 +17,9 @@ import {
 } from '../rate-limit/backoff-policy.js';
 import { clientBucket } from '../rate-limit/client-address.js';
 import type { EmailVerificationEntity } from './email-verification.entity.js';
+import { EmailVerificationsRepository } from './email-verifications.repository.js';
 import { isVerifiedAddress } from './email-rules.js';
+import { PasswordsService } from './passwords.service.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService, type UserView } from './users.service.js';
 
@@ -47,7 +49,9 @@ export class EmailVerificationService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UsersService,
+    private readonly passwords: PasswordsService,
     private readonly repository: UsersRepository,
+    private readonly links: EmailVerificationsRepository,
     private readonly outbox: MailOutbox,
     private readonly limiter: AttemptLimiter,
     private readonly audit: AuditService,
@@ -68,7 +72,7 @@ export class EmailVerificationService {
     currentPassword: string,
     ip: string,
   ): Promise<PendingEmail> {
-    const user = await this.users.verifyOwnPassword(userId, currentPassword, ip);
+    const user = await this.passwords.verifyOwn(userId, currentPassword, ip);
     if (isVerifiedAddress(user, email)) {
       throw new AppError('EMAIL_UNCHANGED', 'This is already your verified email address.');
     }
@@ -77,7 +81,7 @@ export class EmailVerificationService {
 
   /** A new link for the address waiting for confirmation (the mail was lost, or is too old). */
   async resend(userId: string, ip: string): Promise<PendingEmail> {
-    const pending = (await this.repository.pendingEmails([userId], this.clock.now())).get(userId);
+    const pending = (await this.links.pendingEmails([userId], this.clock.now())).get(userId);
     if (!pending) {
       throw new AppError(
         'NO_PENDING_EMAIL',
@@ -119,14 +123,14 @@ export class EmailVerificationService {
     let outcome: Outcome;
     try {
       outcome = await this.dataSource.transaction(async (m): Promise<Outcome> => {
-        const link = await this.repository.findEmailVerificationForUpdate(sha256(token), m);
+        const link = await this.links.lockByToken(sha256(token), m);
         subjectId = link?.userId ?? null;
         const refusal = await this.refusal(m, link, now);
         if (refusal || !link) {
           await refused(refusal ?? 'EMAIL_VERIFICATION_INVALID', m);
           return { refusal: refusal ?? 'EMAIL_VERIFICATION_INVALID' };
         }
-        await this.repository.markEmailVerificationUsed(link.id, now, m);
+        await this.links.consumeLink(link.id, now, m);
         const before = await this.users.bindVerifiedEmailIn(m, link.userId, link.email);
         // The previous address, if any, is told (not when the user only confirmed it again).
         const previous =
@@ -200,12 +204,9 @@ export class EmailVerificationService {
     const now = this.clock.now();
     await this.dataSource.transaction(async (m) => {
       // The user's row lock makes concurrent requests take turns: one live link at a time.
-      const user = await this.repository.findByIdForUpdate(userId, m);
-      if (!user) {
-        throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
-      }
-      await this.repository.revokeEmailVerifications(userId, now, m);
-      await this.repository.insertEmailVerification(
+      const user = await this.repository.lockById(userId, m);
+      await this.links.revokeLiveLinks(userId, now, m);
+      await this.links.insert(
         {
           userId,
           email,

@@ -2,8 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
-import { EmailVerificationEntity } from './email-verification.entity.js';
-import { PasswordHistoryEntity } from './password-history.entity.js';
 import { UserEntity } from './user.entity.js';
 
 const UNIQUE_VIOLATION = '23505';
@@ -60,13 +58,15 @@ interface RawProfile {
   pending_email: string | null;
 }
 
-/** A link that was alive when it was revoked. */
-export interface RevokedVerification {
-  email: string;
-  expiresAt: Date;
+/** The one answer for a user that is not there. */
+function found(user: UserEntity | null): UserEntity {
+  if (!user) {
+    throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
+  }
+  return user;
 }
 
-/** The users table, its password history and its email confirmation links. Only UsersModule uses this. */
+/** The users table. Only UsersModule uses this. */
 @Injectable()
 export class UsersRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -75,12 +75,13 @@ export class UsersRepository {
     return (manager ?? this.dataSource.manager).getRepository(UserEntity);
   }
 
-  private verifications(manager?: EntityManager) {
-    return (manager ?? this.dataSource.manager).getRepository(EmailVerificationEntity);
-  }
-
   findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {
     return this.users(manager).findOneBy({ id });
+  }
+
+  /** The user, or 404 USER_NOT_FOUND. */
+  async getById(id: string, manager?: EntityManager): Promise<UserEntity> {
+    return found(await this.findById(id, manager));
   }
 
   /**
@@ -139,6 +140,11 @@ export class UsersRepository {
       .setLock('pessimistic_write')
       .where('u.id = :id', { id })
       .getOne();
+  }
+
+  /** The user, its row locked for the rest of the transaction; or 404 USER_NOT_FOUND. */
+  async lockById(id: string, manager: EntityManager): Promise<UserEntity> {
+    return found(await this.findByIdForUpdate(id, manager));
   }
 
   /** A user by username or email, case-insensitively. Usernames cannot contain '@'. */
@@ -211,98 +217,5 @@ export class UsersRepository {
 
   async countAdmins(): Promise<number> {
     return this.users().createQueryBuilder('u').where(`'admin' = ANY(u.roles)`).getCount();
-  }
-
-  /** The addresses waiting for confirmation (a live, unexpired link), by user id. */
-  async pendingEmails(
-    userIds: string[],
-    now: Date,
-    manager?: EntityManager,
-  ): Promise<Map<string, string>> {
-    if (userIds.length === 0) {
-      return new Map();
-    }
-    const rows = await this.verifications(manager)
-      .createQueryBuilder('v')
-      .where('v.user_id IN (:...userIds)', { userIds })
-      .andWhere('v.used_at IS NULL AND v.revoked_at IS NULL AND v.expires_at > :now', { now })
-      .getMany();
-    return new Map(rows.map((v) => [v.userId, v.email]));
-  }
-
-  async insertEmailVerification(
-    link: Omit<EmailVerificationEntity, 'id' | 'user'>,
-    manager: EntityManager,
-  ): Promise<void> {
-    await this.verifications(manager).insert(link);
-  }
-
-  /** The link with this token hash, locked for the rest of the transaction: its uses take turns. */
-  findEmailVerificationForUpdate(
-    tokenHash: Buffer,
-    manager: EntityManager,
-  ): Promise<EmailVerificationEntity | null> {
-    return this.verifications(manager)
-      .createQueryBuilder('v')
-      .setLock('pessimistic_write')
-      .where('v.token_hash = :tokenHash', { tokenHash })
-      .getOne();
-  }
-
-  async markEmailVerificationUsed(id: string, at: Date, manager: EntityManager): Promise<void> {
-    await this.verifications(manager).update({ id }, { usedAt: at });
-  }
-
-  /** Kills the user's live confirmation link, if any, and says what it was for. */
-  async revokeEmailVerifications(
-    userId: string,
-    at: Date,
-    manager: EntityManager,
-  ): Promise<RevokedVerification[]> {
-    const [rows] = await manager.query<[{ email: string; expires_at: Date }[], number]>(
-      `UPDATE email_verifications SET revoked_at = $2
-        WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL
-        RETURNING email, expires_at`,
-      [userId, at],
-    );
-    return rows.map((r) => ({ email: r.email, expiresAt: new Date(r.expires_at) }));
-  }
-
-  /** The user's latest password hashes, newest first. */
-  async recentPasswordHashes(
-    userId: string,
-    limit: number,
-    manager?: EntityManager,
-  ): Promise<string[]> {
-    if (limit <= 0) {
-      return [];
-    }
-    const rows = await (manager ?? this.dataSource.manager)
-      .getRepository(PasswordHistoryEntity)
-      .find({
-        select: { passwordHash: true },
-        where: { userId },
-        order: { createdAt: 'DESC' },
-        take: limit,
-      });
-    return rows.map((r) => r.passwordHash);
-  }
-
-  /** Remembers a password hash and forgets those older than the last `keep`. */
-  async addPasswordHistory(
-    userId: string,
-    passwordHash: string,
-    at: Date,
-    keep: number,
-    manager: EntityManager,
-  ): Promise<void> {
-    await manager
-      .getRepository(PasswordHistoryEntity)
-      .insert({ userId, passwordHash, createdAt: at });
-    await manager.query(
-      `DELETE FROM password_history WHERE user_id = $1 AND id NOT IN (
-         SELECT id FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`,
-      [userId, Math.max(keep, 1)],
-    );
   }
 }
