@@ -10,7 +10,7 @@ import { SignInDto } from '../auth/dto/auth.dto.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
-import { TwoFactorSetupDto } from '../users/dto/two-factor.dto.js';
+import { TwoFactorSetupDto } from '../two-factor/dto/two-factor.dto.js';
 import {
   NewPasswordDto,
   OpenResetDto,

@@ -15,7 +15,7 @@ import {
   StartTwoFactorSetupDto,
   TwoFactorCodeDto,
   TwoFactorSetupDto,
-} from './dto/two-factor.dto.js';
+} from '../two-factor/dto/two-factor.dto.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('personal center')

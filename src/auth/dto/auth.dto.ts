@@ -1,6 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { CodeField, SignInNameField, StringField, TokenField } from '../../common/dto/fields.js';
-import { PasswordField } from '../../users/dto/fields.js';
+import {
+  CodeField,
+  PasswordField,
+  SignInNameField,
+  StringField,
+  TokenField,
+} from '../../common/dto/fields.js';
 
 /** A device token as a client sends it back; the empty string counts as none. */
 const DEVICE_TOKEN_MAX_LENGTH = 128;

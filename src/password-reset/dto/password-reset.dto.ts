@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CodeField, SignInNameField, TokenField } from '../../common/dto/fields.js';
-import { PasswordField } from '../../users/dto/fields.js';
+import { CodeField, PasswordField, SignInNameField, TokenField } from '../../common/dto/fields.js';
 
 export class ResetRequestDto {
   @SignInNameField() identifier!: string;

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { PasswordField } from './fields.js';
+import { PasswordField } from '../../common/dto/fields.js';
 
 export class AdminSetPasswordDto {
   @PasswordField() password!: string;

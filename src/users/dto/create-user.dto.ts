@@ -1,12 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import {
-  EmailField,
-  EmailVerifiedField,
-  PasswordField,
-  RolesField,
-  UsernameField,
-} from './fields.js';
+import { EmailField, PasswordField, UsernameField } from '../../common/dto/fields.js';
+import { EmailVerifiedField, RolesField } from './fields.js';
 
 export class CreateUserDto {
   @UsernameField() username!: string;

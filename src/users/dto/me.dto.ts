@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TokenField } from '../../common/dto/fields.js';
-import { EmailField, PasswordField } from './fields.js';
+import { EmailField, PasswordField, TokenField } from '../../common/dto/fields.js';
 
 export class ChangeEmailDto {
   @EmailField({ optional: false }) email!: string;

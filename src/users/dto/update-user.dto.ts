@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { EmailField, EmailVerifiedField, RolesField } from './fields.js';
+import { EmailField } from '../../common/dto/fields.js';
+import { EmailVerifiedField, RolesField } from './fields.js';
 
 /** Each field is optional; only `email` may be null (it unbinds the address). */
 export class UpdateUserDto {
