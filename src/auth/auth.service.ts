@@ -45,6 +45,16 @@ export type IntrospectionResult =
       'iss' | 'aud' | 'sub' | 'sid' | 'exp' | 'iat' | 'jti' | 'username' | 'roles' | 'amr'
     >);
 
+/**
+ * Signing in (password, then the second factor), refreshing, signing out and introspecting.
+ *
+ * Over 300 lines on purpose: these are the token lifecycle, and the order of their checks is what
+ * keeps them safe (an attempt is counted before the password is checked, an unknown user costs
+ * the same hashing time, "disabled" and "temporary password expired" are told only after the
+ * right password, a challenge signs in once). Read side by side they can be audited in one pass;
+ * split, each would lose the others' context. The hosted pages and the reset flow call the same
+ * methods.
+ */
 @Injectable()
 export class AuthService {
   private readonly temporaryPasswordTtlMs: number;
