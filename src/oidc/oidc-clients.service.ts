@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, type Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { AuditDetails } from '../audit/audit-event.entity.js';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { constantTimeEqual, randomToken, sha256 } from '../common/crypto/tokens.js';
 import { AppError } from '../common/errors/app-error.js';
 import type { Actor } from '../users/users.service.js';
-import { OidcClientEntity } from './oidc-client.entity.js';
-import { OidcPayloadEntity } from './oidc-payload.entity.js';
+import type { OidcClientEntity } from './oidc-client.entity.js';
+import { OidcClientsRepository } from './oidc-clients.repository.js';
 
 export interface ClientView {
   clientId: string;
@@ -82,8 +82,8 @@ function view(c: OidcClientEntity): ClientView {
 @Injectable()
 export class OidcClients {
   constructor(
-    @InjectRepository(OidcClientEntity) private readonly clients: Repository<OidcClientEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: OidcClientsRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
@@ -104,7 +104,7 @@ export class OidcClients {
       updatedAt: now,
     };
     await this.dataSource.transaction(async (m) => {
-      await m.getRepository(OidcClientEntity).insert(entity);
+      await this.clients.insert(entity, m);
       await this.audit.record(
         {
           type: 'oidc_client.created',
@@ -124,7 +124,7 @@ export class OidcClients {
   }
 
   async list(): Promise<ClientView[]> {
-    const rows = await this.clients.find({ order: { createdAt: 'ASC', id: 'ASC' }, take: 1000 });
+    const rows = await this.clients.list(1000);
     return rows.map(view);
   }
 
@@ -140,11 +140,7 @@ export class OidcClients {
 
   async update(clientId: string, changes: ClientChanges, actor: Actor): Promise<ClientView> {
     return this.dataSource.transaction(async (m) => {
-      const repo = m.getRepository(OidcClientEntity);
-      const current = await repo.findOne({
-        where: { id: clientId },
-        lock: { mode: 'pessimistic_write' },
-      });
+      const current = await this.clients.lockById(clientId, m);
       if (!current) {
         throw notFound();
       }
@@ -177,7 +173,7 @@ export class OidcClients {
         return view(current);
       }
       patch.updatedAt = this.clock.now();
-      await repo.update({ id: clientId }, patch);
+      await this.clients.update(clientId, patch, m);
       await this.audit.record(
         {
           type: 'oidc_client.updated',
@@ -194,17 +190,11 @@ export class OidcClients {
   /** Deletes the client with everything issued to it: its tokens stop working at once. */
   async delete(clientId: string, actor: Actor): Promise<void> {
     await this.dataSource.transaction(async (m) => {
-      const current = await m.getRepository(OidcClientEntity).findOneBy({ id: clientId });
+      const current = await this.clients.findById(clientId, m);
       if (!current) {
         throw notFound();
       }
-      await m.getRepository(OidcClientEntity).delete({ id: clientId });
-      await m
-        .createQueryBuilder()
-        .delete()
-        .from(OidcPayloadEntity)
-        .where(`payload->>'clientId' = :clientId`, { clientId })
-        .execute();
+      await this.clients.deleteWithArtifacts(clientId, m);
       await this.audit.record(
         {
           type: 'oidc_client.deleted',
@@ -221,19 +211,18 @@ export class OidcClients {
   async rotateSecret(clientId: string, actor: Actor): Promise<string> {
     const clientSecret = randomToken();
     await this.dataSource.transaction(async (m) => {
-      const current = await m.getRepository(OidcClientEntity).findOneBy({ id: clientId });
+      const current = await this.clients.findById(clientId, m);
       if (!current) {
         throw notFound();
       }
       if (current.isPublic) {
         throw new AppError('CLIENT_IS_PUBLIC', 'A public client has no secret.');
       }
-      await m
-        .getRepository(OidcClientEntity)
-        .update(
-          { id: clientId },
-          { secretHash: hashSecret(clientSecret), updatedAt: this.clock.now() },
-        );
+      await this.clients.update(
+        clientId,
+        { secretHash: hashSecret(clientSecret), updatedAt: this.clock.now() },
+        m,
+      );
       await this.audit.record(
         {
           type: 'oidc_client.secret_rotated',
@@ -289,7 +278,7 @@ export class OidcClients {
     if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 64) {
       return Promise.resolve(null);
     }
-    return this.clients.findOneBy({ id: clientId });
+    return this.clients.findById(clientId);
   }
 }
 

@@ -4,23 +4,15 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { DataSource } from 'typeorm';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { OidcClients } from './oidc-clients.service.js';
+import { OidcPayloadsRepository, type PayloadRow } from './oidc-payloads.repository.js';
 
 /** How often expired artifacts are deleted (by every instance; deleting twice is harmless). */
 const CLEANUP_INTERVAL_MS = 10 * 60_000;
 /** The rows of our own beside the provider's: what a user agreed to share with a client. */
 const CONSENT_MODEL = 'Consent';
-
-interface Row {
-  payload: AdapterPayload;
-  consumed_at: Date | null;
-  expires_at: Date | null;
-  session_id: string | null;
-}
 
 /**
  * oidc-provider's storage on our database: one table (oidc_payloads), a row per artifact, keyed
@@ -37,7 +29,7 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly payloads: OidcPayloadsRepository,
     private readonly sessions: SessionsService,
     private readonly clients: OidcClients,
   ) {}
@@ -88,23 +80,7 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     expiresIn: number,
   ): Promise<void> {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    // session_id and consumed_at are kept: a grant saved again stays tied to its session.
-    await this.dataSource.query(
-      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload,
-         grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code, uid = EXCLUDED.uid,
-         expires_at = EXCLUDED.expires_at`,
-      [
-        model,
-        id,
-        JSON.stringify(payload),
-        payload.grantId ?? null,
-        payload.userCode ?? null,
-        payload.uid ?? null,
-        expiresAt,
-      ],
-    );
+    await this.payloads.upsert(model, id, payload, expiresAt);
   }
 
   async find(model: string, id: string): Promise<AdapterPayload | undefined> {
@@ -114,12 +90,7 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     if (model === 'Client') {
       return (await this.clients.metadata(id)) as AdapterPayload | undefined;
     }
-    const rows: Row[] = await this.dataSource.query(
-      `SELECT payload, consumed_at, expires_at, session_id FROM oidc_payloads
-        WHERE model = $1 AND id = $2`,
-      [model, id],
-    );
-    return this.live(model, rows[0]);
+    return this.live(model, await this.payloads.find(model, id));
   }
 
   async findBy(
@@ -130,50 +101,29 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     if (!storable(value)) {
       return undefined;
     }
-    const rows: Row[] = await this.dataSource.query(
-      `SELECT payload, consumed_at, expires_at, session_id FROM oidc_payloads
-        WHERE model = $1 AND ${column} = $2 LIMIT 1`,
-      [model, value],
-    );
-    return this.live(model, rows[0]);
+    return this.live(model, await this.payloads.findBy(model, column, value));
   }
 
-  async consume(model: string, id: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2`,
-      [model, id],
-    );
+  consume(model: string, id: string): Promise<void> {
+    return this.payloads.consume(model, id);
   }
 
-  async destroy(model: string, id: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM oidc_payloads WHERE model = $1 AND id = $2`, [
-      model,
-      id,
-    ]);
+  destroy(model: string, id: string): Promise<void> {
+    return this.payloads.destroy(model, id);
   }
 
-  async revokeByGrantId(model: string, grantId: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2`, [
-      model,
-      grantId,
-    ]);
+  revokeByGrantId(model: string, grantId: string): Promise<void> {
+    return this.payloads.revokeByGrantId(model, grantId);
   }
 
   /** Ties a grant (and so every token issued under it) to the Portcullis session it was given in. */
-  async linkGrant(grantId: string, sessionId: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE oidc_payloads SET session_id = $2 WHERE model = 'Grant' AND id = $1`,
-      [grantId, sessionId],
-    );
+  linkGrant(grantId: string, sessionId: string): Promise<void> {
+    return this.payloads.linkGrant(grantId, sessionId);
   }
 
   /** The Portcullis session a grant was given in, if the grant exists. */
-  async grantSession(grantId: string): Promise<string | null> {
-    const rows: { session_id: string | null }[] = await this.dataSource.query(
-      `SELECT session_id FROM oidc_payloads WHERE model = 'Grant' AND id = $1`,
-      [grantId],
-    );
-    return rows[0]?.session_id ?? null;
+  grantSession(grantId: string): Promise<string | null> {
+    return this.payloads.grantSession(grantId);
   }
 
   /** Deletes the grants given in these Portcullis sessions, and everything issued under them. */
@@ -181,15 +131,7 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     if (sessionIds.length === 0) {
       return;
     }
-    await this.dataSource.query(
-      `DELETE FROM oidc_payloads WHERE grant_id IN (
-         SELECT id FROM oidc_payloads WHERE model = 'Grant' AND session_id = ANY($1::uuid[]))`,
-      [sessionIds],
-    );
-    await this.dataSource.query(
-      `DELETE FROM oidc_payloads WHERE model = 'Grant' AND session_id = ANY($1::uuid[])`,
-      [sessionIds],
-    );
+    await this.payloads.deleteGrantsOfSessions(sessionIds);
   }
 
   /** The Portcullis sessions behind the grants of these grant ids. */
@@ -197,41 +139,32 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     if (grantIds.length === 0) {
       return [];
     }
-    const rows: { session_id: string }[] = await this.dataSource.query(
-      `SELECT DISTINCT session_id FROM oidc_payloads
-        WHERE model = 'Grant' AND id = ANY($1::text[]) AND session_id IS NOT NULL`,
-      [grantIds],
-    );
-    return rows.map((r) => r.session_id);
+    return this.payloads.sessionsOfGrants(grantIds);
   }
 
   /** The scopes a user has agreed to share with a client (empty when never asked). */
   async consentedScopes(clientId: string, userId: string): Promise<Set<string>> {
-    const rows: { payload: { scopes?: string[] } }[] = await this.dataSource.query(
-      `SELECT payload FROM oidc_payloads WHERE model = $1 AND id = $2`,
-      [CONSENT_MODEL, consentId(clientId, userId)],
+    const consent = await this.payloads.findOwn<{ scopes?: string[] }>(
+      CONSENT_MODEL,
+      consentId(clientId, userId),
     );
-    return new Set(rows[0]?.payload.scopes ?? []);
+    return new Set(consent?.scopes ?? []);
   }
 
   /** Remembers that a user agreed to share these scopes with a client (added to earlier ones). */
   async rememberConsent(clientId: string, userId: string, scopes: string[]): Promise<void> {
     const all = new Set([...(await this.consentedScopes(clientId, userId)), ...scopes]);
-    await this.dataSource.query(
-      `INSERT INTO oidc_payloads (model, id, payload) VALUES ($1, $2, $3)
-       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload`,
-      [
-        CONSENT_MODEL,
-        consentId(clientId, userId),
-        JSON.stringify({ clientId, accountId: userId, scopes: [...all].sort() }),
-      ],
-    );
+    await this.payloads.saveOwn(CONSENT_MODEL, consentId(clientId, userId), {
+      clientId,
+      accountId: userId,
+      scopes: [...all].sort(),
+    });
   }
 
   /** Deletes what has expired. */
   async cleanUp(): Promise<void> {
     try {
-      await this.dataSource.query(`DELETE FROM oidc_payloads WHERE expires_at < now()`);
+      await this.payloads.deleteExpired();
     } catch (error) {
       this.logger.warn(
         `could not delete expired OpenID Connect artifacts: ${error instanceof Error ? error.message : String(error)}`,
@@ -239,7 +172,10 @@ export class OidcStore implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async live(model: string, row: Row | undefined): Promise<AdapterPayload | undefined> {
+  private async live(
+    model: string,
+    row: PayloadRow | undefined,
+  ): Promise<AdapterPayload | undefined> {
     if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) {
       return undefined;
     }
