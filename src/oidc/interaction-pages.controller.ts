@@ -19,7 +19,8 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { ChangePasswordDto } from '../users/dto/me.dto.js';
 import { UsersService } from '../users/users.service.js';
 import { type ClientView, OidcClients } from './oidc-clients.service.js';
-import { formActionPolicy, OIDC_ROUTES, OidcProviderService } from './oidc-provider.service.js';
+import { formActionPolicy, OIDC_ROUTES } from './oidc-http.js';
+import { OidcProviderService } from './oidc-provider.service.js';
 import { OidcStore } from './oidc-store.service.js';
 
 const LABELS = {

@@ -15,68 +15,15 @@ import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
 import { UsersService } from '../users/users.service.js';
 import { OidcClients, secretMatches } from './oidc-clients.service.js';
+import {
+  browserOf,
+  formActionPolicy,
+  OIDC_ROUTES,
+  OIDC_SCOPES,
+  type ProviderRequest,
+  type ViewRenderer,
+} from './oidc-http.js';
 import { OidcStore } from './oidc-store.service.js';
-
-/** Where the provider's endpoints live; discovery is at the root, as the issuer is PUBLIC_URL. */
-export const OIDC_PREFIX = '/oidc';
-export const OIDC_ROUTES = {
-  authorization: `${OIDC_PREFIX}/auth`,
-  token: `${OIDC_PREFIX}/token`,
-  userinfo: `${OIDC_PREFIX}/me`,
-  jwks: `${OIDC_PREFIX}/jwks`,
-  revocation: `${OIDC_PREFIX}/token/revocation`,
-  end_session: `${OIDC_PREFIX}/session/end`,
-  // Never enabled, but every route needs a path under the prefix.
-  introspection: `${OIDC_PREFIX}/token/introspection`,
-  registration: `${OIDC_PREFIX}/reg`,
-  pushed_authorization_request: `${OIDC_PREFIX}/request`,
-  code_verification: `${OIDC_PREFIX}/device`,
-  device_authorization: `${OIDC_PREFIX}/device/auth`,
-  backchannel_authentication: `${OIDC_PREFIX}/backchannel`,
-  challenge: `${OIDC_PREFIX}/challenge`,
-  credential: `${OIDC_PREFIX}/credential`,
-};
-
-export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
-
-/** Who the browser is signed in as on the hosted pages, found before the provider runs. */
-export interface PortcullisBrowser {
-  userId: string;
-  sessionId: string;
-  refreshToken: string;
-}
-
-type RawRequest = IncomingMessage & { portcullis?: PortcullisBrowser; clientIp?: string };
-
-export function browserOf(req: IncomingMessage): PortcullisBrowser | undefined {
-  return (req as RawRequest).portcullis;
-}
-
-/** Renders one of templates/pages with the layout (Fastify's view engine), for provider pages. */
-export type ViewRenderer = (view: string, data: Record<string, unknown>) => Promise<string>;
-
-/** The origins a form may lead to: ours, and the application's that the answer goes back to. */
-export function formActionPolicy(targets: (string | undefined)[]): string {
-  const origins = new Set<string>(["'self'"]);
-  for (const target of targets) {
-    try {
-      if (target) {
-        origins.add(new URL(target).origin);
-      }
-    } catch {
-      // not a URL: nothing to allow
-    }
-  }
-  return [
-    "default-src 'none'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "script-src 'none'",
-    `form-action ${[...origins].join(' ')}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join('; ');
-}
 
 /**
  * The OpenID Provider (oidc-provider, certified), configured on Portcullis's own parts: our
@@ -86,6 +33,10 @@ export function formActionPolicy(targets: (string | undefined)[]): string {
  *
  * The provider takes its keys at construction, so a key rotation (here or on another instance)
  * builds a new provider; state lives in the database, so requests simply move to the new one.
+ *
+ * Over 300 lines on purpose: most of it is the one configuration object oidc-provider takes
+ * (`configuration()`), whose callbacks (accounts, grants, logout, the pages it renders) close over
+ * this service; kept together, every policy the provider applies is read in one place.
  */
 @Injectable()
 export class OidcProviderService implements OnModuleInit {
@@ -184,7 +135,7 @@ export class OidcProviderService implements OnModuleInit {
     }
     const browser = browserOf(ctx.req);
     if (browser && browser.userId === oidc.session.accountId) {
-      await this.auth.logout(browser.refreshToken, (ctx.req as RawRequest).clientIp ?? ctx.ip);
+      await this.auth.logout(browser.refreshToken, (ctx.req as ProviderRequest).clientIp ?? ctx.ip);
       await this.store.endSessions([browser.sessionId]);
     }
   }

@@ -4,7 +4,8 @@ import { JWKS_MAX_AGE_SECONDS } from '../auth/auth.controller.js';
 import { SigningKeys } from '../auth/signing-keys.service.js';
 import type { Settings } from '../config/settings.js';
 import { PageSessions } from '../pages/page-session.service.js';
-import { OIDC_PREFIX, OIDC_ROUTES, OidcProviderService } from './oidc-provider.service.js';
+import { OIDC_PREFIX, OIDC_ROUTES } from './oidc-http.js';
+import { OidcProviderService } from './oidc-provider.service.js';
 
 type Method = 'GET' | 'POST' | 'OPTIONS';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { isRedirectUri } from './dto/clients.dto.js';
 import { secretMatches } from './oidc-clients.service.js';
-import { formActionPolicy } from './oidc-provider.service.js';
+import { formActionPolicy } from './oidc-http.js';
 import { sha256 } from '../common/crypto/tokens.js';
 
 describe('isRedirectUri', () => {
