@@ -13,17 +13,12 @@ import {
   uniqueName,
 } from './helpers/factories.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-  expect(JSON.stringify(res.body)).not.toMatch(/QueryFailedError|duplicate key|\bat .+\.[jt]s:\d+/);
-}
 
 function fieldsOf(res: Response): string[] {
   return ((res.body.errors ?? []) as { field: string }[]).map((e) => e.field);

@@ -14,10 +14,11 @@ import {
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
-import { expectProblem, resetClient, retryAfterSeconds } from './helpers/reset-flow.js';
+import { resetClient, retryAfterSeconds } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
+import { expectProblem } from './helpers/problem.js';
 
 /** From src/rate-limit/backoff-policy.ts and src/password-reset/password-reset.service.ts. */
 const ACCOUNT_FREE_FAILURES = 5;
@@ -38,8 +39,7 @@ function freshAddress(): string {
 function expectThrottled(responses: BurstResponse[], maxWaitSeconds: number): void {
   const throttled = responses.filter((r) => r.status === 429);
   for (const r of throttled) {
-    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(r.body.code).toBe('TOO_MANY_ATTEMPTS');
+    expectProblem(r, 429, 'TOO_MANY_ATTEMPTS');
     const wait = Number(r.headers['retry-after']);
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(maxWaitSeconds);

@@ -12,18 +12,13 @@ import {
 } from './helpers/factories.js';
 import { auditEvents, queryAuditEvents } from './helpers/audit.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 /** From src/rate-limit/backoff-policy.ts: ACCOUNT_POLICY and CLIENT_POLICY. */
 const ACCOUNT_FREE_FAILURES = 5;
 const ACCOUNT_FIRST_WAIT_SECONDS = 30;
 const CLIENT_FREE_FAILURES = 20;
 const CLIENT_FIRST_WAIT_SECONDS = 60;
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code });
-}
 
 /** Retry-After as the client reads it: whole seconds. */
 function retryAfter(res: Response): number {

@@ -13,33 +13,9 @@ import {
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { rawHttp, type RawResponse } from './helpers/raw-http.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-
-/** What must never reach a client: stack frames, SQL, driver and framework internals. */
-const LEAKS =
-  /\bat .+\.(ts|js):\d+|node_modules|QueryFailedError|duplicate key|violates|constraint|users_\w+_key|SELECT |INSERT |UPDATE |\bstack\b|FST_|TypeORM|SyntaxError|Unexpected token|RangeError|URIError/i;
+import { expectProblem, LEAKS } from './helpers/problem.js';
 
 type Answer = Pick<Response, 'status' | 'headers' | 'body'> | RawResponse;
-
-/** An RFC 9457 problem document with this status and stable code, and the headers of every answer. */
-function expectProblem(res: Answer, status: number, code: string): void {
-  expect({
-    status: res.status,
-    contentType: res.headers['content-type'],
-    code: (res.body as { code?: unknown } | undefined)?.code,
-  }).toEqual({ status, contentType: expect.stringMatching(/^application\/problem\+json/), code });
-  expect(res.body).toEqual(
-    expect.objectContaining({
-      type: expect.stringMatching(/^https?:\/\//),
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-      code,
-    }),
-  );
-  expect(res.headers['x-request-id']).toEqual(expect.any(String));
-  expect(res.headers['cache-control']).toBe('no-store');
-  expect(JSON.stringify(res.body)).not.toMatch(LEAKS);
-}
 
 function fieldsOf(res: Answer): string[] {
   const errors = ((res.body as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field);

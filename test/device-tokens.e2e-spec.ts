@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { createUser } from './helpers/factories.js';
-import { expectProblem } from './helpers/reset-flow.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 describe('device tokens: the owner is not locked out by strangers', () => {
   let t: TestApp;

@@ -24,15 +24,10 @@ import {
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
-import {
-  expectProblem,
-  PUBLIC_URL,
-  resetClient,
-  resetLinkIn,
-  RESET_SUBJECT,
-} from './helpers/reset-flow.js';
+import { PUBLIC_URL, resetClient, resetLinkIn, RESET_SUBJECT } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 /** A client address of its own (TEST-NET-3), so that the per-address limits of one test stay its own. */
 function freshAddress(): string {

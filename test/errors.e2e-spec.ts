@@ -11,28 +11,9 @@ import {
 import { isPagePath } from '../src/pages/pages.setup.js';
 import { isOidcProtocolPath } from '../src/oidc/oidc.setup.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** What must never reach a client: stack frames, SQL, driver and framework internals. */
-const LEAKS =
-  /\bat .+\.(ts|js):\d+|node_modules|QueryFailedError|duplicate key|violates|constraint|users_\w+_key|SELECT |INSERT |UPDATE |\bstack\b|FST_|TypeORM|SyntaxError|Unexpected token/i;
-
-/** Asserts an RFC 9457 problem document with the given status and stable code. */
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.status).toBe(status);
-  expect(res.body).toEqual(
-    expect.objectContaining({
-      type: expect.stringMatching(/^https?:\/\//),
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-      code,
-    }),
-  );
-  expect(code).toMatch(/^[A-Z]+(_[A-Z]+)*$/);
-  expect(JSON.stringify(res.body)).not.toMatch(LEAKS);
-}
 
 function fieldsOf(res: Response): string[] {
   return [...new Set(((res.body.errors ?? []) as { field: string }[]).map((e) => e.field))];

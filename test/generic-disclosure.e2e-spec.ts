@@ -12,9 +12,10 @@ import {
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
-import { expectProblem, resetClient, resetLinkIn, RESET_SUBJECT } from './helpers/reset-flow.js';
+import { resetClient, resetLinkIn, RESET_SUBJECT } from './helpers/reset-flow.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 /** From src/rate-limit/backoff-policy.ts: reset requests per identifier, failed sign-ins per account. */
 const RESET_FREE = 5;

@@ -14,14 +14,9 @@ import {
 import { bindEmail } from './helpers/email.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-  expect(JSON.stringify(res.body)).not.toMatch(/QueryFailedError|duplicate key|\bat .+\.[jt]s:\d+/);
-}
 
 function rulesOf(res: Response): string[] {
   return ((res.body.errors ?? []) as { rule?: string }[]).map((e) => e.rule ?? '').sort();

@@ -11,7 +11,7 @@ import {
   relyingParty,
   signInThrough,
 } from './helpers/oidc.js';
-import { expectProblem } from './helpers/reset-flow.js';
+import { expectProblem } from './helpers/problem.js';
 import { OidcStore } from '../src/oidc/oidc-store.service.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 

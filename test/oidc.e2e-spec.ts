@@ -28,6 +28,7 @@ import { resetLinkIn } from './helpers/reset-flow.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
+import { expectProblem } from './helpers/problem.js';
 
 describe('OpenID Connect: an application signs its users in through Portcullis', () => {
   let t: TestApp;
@@ -115,7 +116,7 @@ describe('OpenID Connect: an application signs its users in through Portcullis',
       email: user.email,
     });
     // The OpenID access token is for userinfo: the API does not take it.
-    expect((await getMe(t, tokens.access_token)).status).toBe(401);
+    expectProblem(await getMe(t, tokens.access_token), 401, 'UNAUTHORIZED');
   });
 
   it('says email_verified: false for an address an admin set without vouching for it', async () => {

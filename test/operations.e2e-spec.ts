@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManagementServer } from '../src/health/management-server.js';
 import { freePort } from './helpers/service-process.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 describe('operations', () => {
   let t: TestApp;
@@ -33,8 +34,7 @@ describe('operations', () => {
 
   it('does not serve /metrics on the public port, nor list it in the OpenAPI document', async () => {
     const res = await t.http().get('/metrics');
-    expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ code: 'NOT_FOUND' });
+    expectProblem(res, 404, 'NOT_FOUND');
     const spec = await t.http().get('/docs-json');
     expect(Object.keys(spec.body.paths as object)).not.toContain('/metrics');
   });

@@ -12,6 +12,7 @@ import {
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { totp } from './helpers/totp.js';
+import { expectProblem } from './helpers/problem.js';
 
 /** The cookies a response sets, as `name=value` pairs to send back. */
 function cookiesOf(res: Response): string[] {
@@ -298,8 +299,7 @@ describe('hosted pages over HTTP', () => {
       .post('/api/v1/auth/login')
       .type('form')
       .send({ username: 'a', password: 'b' });
-    expect(res.status).toBe(415);
-    expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 });
 

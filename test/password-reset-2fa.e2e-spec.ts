@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { createUser, strongPassword, type TestUser, uniqueName } from './helpers/factories.js';
 import { jwtPayload } from './helpers/jwt.js';
 import {
-  expectProblem,
   RECOVERY_USED_SUBJECT,
   resetClient,
   RESET_SUBJECT,
@@ -12,6 +11,7 @@ import {
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
+import { expectProblem } from './helpers/problem.js';
 
 interface EnrolledUser extends TestUser {
   email: string;

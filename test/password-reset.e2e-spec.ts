@@ -16,7 +16,6 @@ import { auditEvents } from './helpers/audit.js';
 import { bindEmail } from './helpers/email.js';
 import { jwtPayload } from './helpers/jwt.js';
 import {
-  expectProblem,
   PASSWORD_CHANGED_SUBJECT,
   PUBLIC_URL,
   resetClient,
@@ -26,6 +25,7 @@ import {
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { authenticator } from './helpers/totp.js';
+import { expectProblem } from './helpers/problem.js';
 
 describe('forgot password', () => {
   let t: TestApp;

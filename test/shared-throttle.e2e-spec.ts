@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { describeWithRedis, REDIS_URL } from './helpers/redis.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 /**
  * REDIS_URL: failed-attempt counters live in Redis, so every instance sees the same ones. The
@@ -44,8 +45,7 @@ describeRedis('throttling shared through Redis (REDIS_URL)', () => {
 
     t = await createTestApp({ REDIS_URL, TRUST_PROXY: 'true' });
     const res = await failedLogin(t, ip);
-    expect(res.status).toBe(429);
-    expect(res.body.code).toBe('TOO_MANY_ATTEMPTS');
+    expectProblem(res, 429, 'TOO_MANY_ATTEMPTS');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
   });
 });

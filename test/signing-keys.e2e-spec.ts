@@ -10,8 +10,8 @@ import {
   type TokenPair,
 } from './helpers/factories.js';
 import { decodeJwt, type PublishedJwk, verifiesWithKeys } from './helpers/jwt.js';
-import { expectProblem } from './helpers/reset-flow.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 interface KeyView {
   kid: string;

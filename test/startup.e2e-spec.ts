@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { jsonLines, MAIN, type ServiceProcess, startService } from './helpers/service-process.js';
+import { expectProblem } from './helpers/problem.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -70,8 +71,15 @@ describe('the built service, started as an operator starts it', () => {
       checks: { database: 'up', migrations: 'applied' },
     });
     const publicMetrics = await fetch(`${service.url}/metrics`);
-    expect(publicMetrics.status).toBe(404);
-    expect(publicMetrics.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expectProblem(
+      {
+        status: publicMetrics.status,
+        headers: Object.fromEntries(publicMetrics.headers),
+        body: await publicMetrics.json(),
+      },
+      404,
+      'NOT_FOUND',
+    );
     const elsewhere = await fetch(`${service.managementUrl}/api/v1/me`);
     expect(elsewhere.status).toBe(404);
     expect(await elsewhere.json()).toMatchObject({ code: 'NOT_FOUND' });

@@ -6,7 +6,6 @@ import {
   sign,
 } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Response } from 'supertest';
 import {
   bearer,
   createAdmin,
@@ -19,6 +18,7 @@ import {
 } from './helpers/factories.js';
 import { decodeJwt, decodePart, type PublishedJwk, verifiesWithKeys } from './helpers/jwt.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { expectProblem } from './helpers/problem.js';
 
 function encodePart(value: Json): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -37,12 +37,6 @@ function signEs256(header: Json, payload: Json, privateKey: KeyObject): string {
 function signHs256(header: Json, payload: Json, secret: string | Buffer): string {
   const input = `${encodePart(header)}.${encodePart(payload)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-}
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code });
 }
 
 describe('tokens', () => {
@@ -250,15 +244,13 @@ describe('tokens', () => {
         .http()
         .post('/api/v1/auth/introspect')
         .send({ token: user.tokens.accessToken });
-      expect(anonymous.status).toBe(401);
-      expect(anonymous.body).toMatchObject({ code: 'UNAUTHORIZED' });
+      expectProblem(anonymous, 401, 'UNAUTHORIZED');
       const self = await t
         .http()
         .post('/api/v1/auth/introspect')
         .set(...bearer(user.tokens.accessToken))
         .send({ token: user.tokens.accessToken });
-      expect(self.status).toBe(403);
-      expect(self.body).toMatchObject({ code: 'FORBIDDEN' });
+      expectProblem(self, 403, 'FORBIDDEN');
     });
 
     it('describes a live access token as active with its subject, session and expiry', async () => {

@@ -17,6 +17,7 @@ import { jwtPayload } from './helpers/jwt.js';
 import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { authenticator, base32Decode, TOTP_PERIOD_SECONDS } from './helpers/totp.js';
+import { expectProblem } from './helpers/problem.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const RECOVERY_CODE = /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/;
@@ -24,11 +25,6 @@ const RECOVERY_CODE = /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/;
 const ENABLED_SUBJECT = 'Two-factor authentication is on';
 const DISABLED_SUBJECT = 'Two-factor authentication was turned off';
 const RECOVERY_USED_SUBJECT = 'A recovery code was used';
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-}
 
 /** Retry-After as a client reads it: whole seconds. */
 function retryAfterSeconds(res: Response): number {

@@ -11,11 +11,6 @@ export const RESET_SUBJECT = 'Reset your password';
 export const PASSWORD_CHANGED_SUBJECT = 'Your password was changed';
 export const RECOVERY_USED_SUBJECT = 'A recovery code was used';
 
-export function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-}
-
 /** Retry-After as a client reads it: whole seconds. */
 export function retryAfterSeconds(res: Response): number {
   const header = res.headers['retry-after'];
