@@ -15,8 +15,13 @@ import {
   uniqueName,
 } from './helpers/factories.js';
 import { resetClient, retryAfterSeconds } from './helpers/reset-flow.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import {
+  createTestApp,
+  createTestAppWithMail,
+  type TestApp,
+  type TestAppWithMail,
+} from './helpers/test-app.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -110,20 +115,19 @@ async function countEvents(
 }
 
 describe('attempt limits hold under a burst of parallel requests', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let f: ReturnType<typeof flows>;
   let admin: TestUser & { tokens: TokenPair };
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ TRUST_PROXY: 'true', SMTP_URL: sink.url });
+    t = await createTestAppWithMail({ TRUST_PROXY: 'true' });
+    sink = t.sink;
     f = flows(t);
     admin = await createAdmin(t);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   const loginRequest = (username: string, password: string, from: string): BurstRequest => ({

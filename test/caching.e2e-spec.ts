@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
 import { bearer, createUser, login, strongPassword, type TestUser } from './helpers/factories.js';
 import { resetClient } from './helpers/reset-flow.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { authenticator } from './helpers/totp.js';
 
 /** The answer succeeded, holds `field`, and no browser or proxy may keep it. */
@@ -13,18 +13,17 @@ function expectUncached(res: Response, status: number, field: string): void {
 }
 
 describe('caching headers', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let otp: ReturnType<typeof authenticator>;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url });
+    t = await createTestAppWithMail();
+    sink = t.sink;
     otp = authenticator(t);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   /** A user who turned 2FA on, with the answers of the personal center that did it. */

@@ -25,8 +25,8 @@ import {
   uniqueName,
 } from './helpers/factories.js';
 import { PUBLIC_URL, resetClient, resetLinkIn, RESET_SUBJECT } from './helpers/reset-flow.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { expectProblem } from './helpers/problem.js';
 
 /** A client address of its own (TEST-NET-3), so that the per-address limits of one test stay its own. */
@@ -37,7 +37,7 @@ function freshAddress(): string {
 const newAddress = (prefix = 'new') => `${uniqueName(prefix)}@example.org`;
 
 describe('verified email addresses', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let admin: TestUser & { tokens: TokenPair };
   let reset: ReturnType<typeof resetClient>;
@@ -86,8 +86,8 @@ describe('verified email addresses', () => {
   };
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url, TRUST_PROXY: 'true' });
+    t = await createTestAppWithMail({ TRUST_PROXY: 'true' });
+    sink = t.sink;
     admin = await createAdmin(t);
     reset = resetClient(t, sink);
   });
@@ -97,7 +97,6 @@ describe('verified email addresses', () => {
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   describe('the confirmation link', () => {
@@ -629,18 +628,17 @@ describe('verified email addresses', () => {
 });
 
 describe('verified email addresses with PASSWORD_RESET_DISCLOSURE=generic', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let reset: ReturnType<typeof resetClient>;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ PASSWORD_RESET_DISCLOSURE: 'generic', SMTP_URL: sink.url });
+    t = await createTestAppWithMail({ PASSWORD_RESET_DISCLOSURE: 'generic' });
+    sink = t.sink;
     reset = resetClient(t, sink);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   it('answers the same 202 for an account whose only address is unverified, and sends it nothing', async () => {

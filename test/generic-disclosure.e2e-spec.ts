@@ -13,8 +13,8 @@ import {
   uniqueName,
 } from './helpers/factories.js';
 import { resetClient, resetLinkIn, RESET_SUBJECT } from './helpers/reset-flow.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { expectProblem } from './helpers/problem.js';
 
 /** From src/rate-limit/backoff-policy.ts: reset requests per identifier, failed sign-ins per account. */
@@ -40,24 +40,22 @@ function visible(res: Response): Json {
 }
 
 describe('PASSWORD_RESET_DISCLOSURE=generic: nothing a caller sees depends on the account', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let reset: ReturnType<typeof resetClient>;
   let admin: TestUser & { tokens: TokenPair };
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({
+    t = await createTestAppWithMail({
       PASSWORD_RESET_DISCLOSURE: 'generic',
-      SMTP_URL: sink.url,
       TRUST_PROXY: 'true',
     });
+    sink = t.sink;
     reset = resetClient(t, sink);
     admin = await createAdmin(t);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   const requestFrom = (identifier: string, from = freshAddress()) =>

@@ -14,7 +14,12 @@ import {
 } from './helpers/email.js';
 import { createUser, login, type TestUser, uniqueName } from './helpers/factories.js';
 import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import {
+  createTestApp,
+  createTestAppWithMail,
+  type TestApp,
+  type TestAppWithMail,
+} from './helpers/test-app.js';
 
 interface OutboxRow {
   id: string;
@@ -134,16 +139,15 @@ const confirmationTo = (address: string) => (m: SinkMail) =>
 
 describe('mail', () => {
   describe('through SMTP', () => {
-    let t: TestApp;
+    let t: TestAppWithMail;
     let sink: SmtpSink;
 
     beforeAll(async () => {
-      sink = await startSmtpSink();
-      t = await createTestApp({ SMTP_URL: sink.url });
+      t = await createTestAppWithMail();
+      sink = t.sink;
     });
     afterAll(async () => {
       await t?.close();
-      await sink?.close();
     });
 
     it('tells the previous address that the email was changed, naming the new one, in HTML and text from the default sender', async () => {
@@ -194,19 +198,15 @@ describe('mail', () => {
   });
 
   describe('with MAIL_FROM set', () => {
-    let t: TestApp;
+    let t: TestAppWithMail;
     let sink: SmtpSink;
 
     beforeAll(async () => {
-      sink = await startSmtpSink();
-      t = await createTestApp({
-        SMTP_URL: sink.url,
-        MAIL_FROM: 'Acme Sign-in <identity@acme.test>',
-      });
+      t = await createTestAppWithMail({ MAIL_FROM: 'Acme Sign-in <identity@acme.test>' });
+      sink = t.sink;
     });
     afterAll(async () => {
       await t?.close();
-      await sink?.close();
     });
 
     it('sends from MAIL_FROM', async () => {

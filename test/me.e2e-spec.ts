@@ -12,8 +12,13 @@ import {
   uniqueName,
 } from './helpers/factories.js';
 import { bindEmail } from './helpers/email.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import {
+  createTestApp,
+  createTestAppWithMail,
+  type TestApp,
+  type TestAppWithMail,
+} from './helpers/test-app.js';
 import { expectProblem } from './helpers/problem.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -33,7 +38,7 @@ interface OutboxRow {
 }
 
 describe('the personal center', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
 
   const putEmail = (accessToken: string, body: Record<string, unknown>) =>
@@ -61,12 +66,11 @@ describe('the personal center', () => {
       );
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url });
+    t = await createTestAppWithMail();
+    sink = t.sink;
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   describe('GET /api/v1/me', () => {

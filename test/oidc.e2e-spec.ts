@@ -25,28 +25,27 @@ import {
   submitLogin,
 } from './helpers/oidc.js';
 import { resetLinkIn } from './helpers/reset-flow.js';
-import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
 describe('OpenID Connect: an application signs its users in through Portcullis', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let smtp: SmtpSink;
   let adminToken: string;
   let firstParty: Awaited<ReturnType<typeof registerClient>>;
   let rp: client.Configuration;
 
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: smtp.url });
+    t = await createTestAppWithMail();
+    smtp = t.sink;
     adminToken = (await createAdmin(t)).tokens.accessToken;
     firstParty = await registerClient(t, adminToken);
     rp = await relyingParty(t, firstParty);
   });
   afterAll(async () => {
     await t.close();
-    await smtp.close();
   });
 
   it('publishes discovery at the root, with the issuer, the code flow only, S256 and our JWKS', async () => {

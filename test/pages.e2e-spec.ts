@@ -9,8 +9,8 @@ import {
   strongPassword,
   uniqueName,
 } from './helpers/factories.js';
-import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestApp, createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { totp } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -30,16 +30,15 @@ function csrfOf(res: Response): string {
 }
 
 describe('hosted pages over HTTP', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let smtp: SmtpSink;
 
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: smtp.url });
+    t = await createTestAppWithMail();
+    smtp = t.sink;
   });
   afterAll(async () => {
     await t.close();
-    await smtp.close();
   });
 
   /** Signs in through the login form; returns the browser's cookies. */

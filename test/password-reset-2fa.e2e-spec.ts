@@ -8,8 +8,8 @@ import {
   RESET_SUBJECT,
   retryAfterSeconds,
 } from './helpers/reset-flow.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { authenticator, enableTwoFactor } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -20,20 +20,19 @@ interface EnrolledUser extends TestUser {
 }
 
 describe('forgot password and two-factor authentication', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let reset: ReturnType<typeof resetClient>;
   let otp: ReturnType<typeof authenticator>;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url });
+    t = await createTestAppWithMail();
+    sink = t.sink;
     reset = resetClient(t, sink);
     otp = authenticator(t);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   const passwordLogin = (username: string, password: string) =>
@@ -211,18 +210,17 @@ describe('forgot password and two-factor authentication', () => {
 });
 
 describe('throttling reset requests (behind a trusted proxy)', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let reset: ReturnType<typeof resetClient>;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ TRUST_PROXY: 'true', SMTP_URL: sink.url });
+    t = await createTestAppWithMail({ TRUST_PROXY: 'true' });
+    sink = t.sink;
     reset = resetClient(t, sink);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   const from = (address: string) => ({ 'X-Forwarded-For': address });

@@ -22,26 +22,25 @@ import {
   resetLinkIn,
   RESET_SUBJECT,
 } from './helpers/reset-flow.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { authenticator } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
 describe('forgot password', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let reset: ReturnType<typeof resetClient>;
   let otp: ReturnType<typeof authenticator>;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url });
+    t = await createTestAppWithMail();
+    sink = t.sink;
     reset = resetClient(t, sink);
     otp = authenticator(t);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   const refresh = (refreshToken: string) =>

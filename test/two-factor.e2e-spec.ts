@@ -14,8 +14,8 @@ import {
 } from './helpers/factories.js';
 import { auditEvents } from './helpers/audit.js';
 import { jwtPayload } from './helpers/jwt.js';
-import { type SinkMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { SinkMail, SmtpSink } from './helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { authenticator, base32Decode, TOTP_PERIOD_SECONDS } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -44,18 +44,17 @@ interface EnrolledUser extends TestUser {
 }
 
 describe('two-factor authentication', () => {
-  let t: TestApp;
+  let t: TestAppWithMail;
   let sink: SmtpSink;
   let otp: ReturnType<typeof authenticator>;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url });
+    t = await createTestAppWithMail();
+    sink = t.sink;
     otp = authenticator(t);
   });
   afterAll(async () => {
     await t?.close();
-    await sink?.close();
   });
 
   const db = () => t.app.get(DataSource);

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
 import { CONFIRM_EMAIL_SUBJECT, confirmationLinkIn, mailsTo } from '../helpers/email.js';
 import { createUser, strongPassword, type TestUser, uniqueName } from '../helpers/factories.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import type { SmtpSink } from '../helpers/smtp-sink.js';
+import { createTestAppWithMail, type TestAppWithMail } from '../helpers/test-app.js';
 import { totp } from '../helpers/totp.js';
 import { HAS_CHROMIUM, launchChromium } from './browser.js';
 
@@ -19,14 +19,14 @@ suite(
     ? 'hosted pages in Chromium'
     : 'hosted pages in Chromium — SKIPPED: /usr/bin/chromium is not installed',
   () => {
-    let t: TestApp;
+    let t: TestAppWithMail;
     let smtp: SmtpSink;
     let context: BrowserContext;
     let close: () => Promise<void>;
 
     beforeAll(async () => {
-      smtp = await startSmtpSink();
-      t = await createTestApp({ SMTP_URL: smtp.url, TOTP_ISSUER: 'Acme Corp' });
+      t = await createTestAppWithMail({ TOTP_ISSUER: 'Acme Corp' });
+      smtp = t.sink;
       ({ context, close } = await launchChromium());
       if (SCREENSHOT_DIR) {
         mkdirSync(SCREENSHOT_DIR, { recursive: true });
@@ -35,7 +35,6 @@ suite(
     afterAll(async () => {
       await close?.();
       await t?.close();
-      await smtp?.close();
     });
 
     /** A fresh browser tab with no cookies. */

@@ -8,6 +8,7 @@ import { AppModule } from '../../src/app.module.js';
 import { appOptions, configureApp, createAdapter } from '../../src/app.setup.js';
 import { Clock } from '../../src/common/clock.js';
 import { loadSettings, type Settings } from '../../src/config/settings.js';
+import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 import { TestClock } from './test-clock.js';
 
 export const ADMIN_USERNAME = 'admin';
@@ -77,6 +78,38 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     close: async () => {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An app whose mail goes to an SMTP sink of its own, for tests that read what a user receives. */
+export interface TestAppWithMail extends TestApp {
+  /** The SMTP server behind SMTP_URL; `close` closes it after the app. */
+  sink: SmtpSink;
+}
+
+/** createTestApp with SMTP_URL pointing at a fresh SMTP sink (startSmtpSink). */
+export async function createTestAppWithMail(
+  env: Record<string, string> = {},
+): Promise<TestAppWithMail> {
+  const sink = await startSmtpSink();
+  let t: TestApp;
+  try {
+    t = await createTestApp({ ...env, SMTP_URL: sink.url });
+  } catch (error) {
+    await sink.close();
+    throw error;
+  }
+  return {
+    ...t,
+    sink,
+    // The app first: its outbox worker may be handing the sink a last mail.
+    close: async () => {
+      try {
+        await t.close();
+      } finally {
+        await sink.close();
+      }
     },
   };
 }
