@@ -176,22 +176,33 @@ describe('mail', () => {
       expect(mail.envelopeTo).toEqual([user.email]);
     });
 
-    it('keeps the context of a queued mail encrypted and erases it once the mail is sent', async () => {
-      const { user, newEmail } = await askForNewEmail(t);
-      const [queued] = await outboxRows(t, newEmail);
-      expect(queued).toBeDefined();
-      // The worker may already have sent the mail and erased the context; never is it in clear.
-      if (queued.context_sealed !== null) {
-        expect(queued.context_sealed).not.toContain('verify-email');
-        expect(queued.context_sealed).not.toContain(user.username);
-        expect(isJson(queued.context_sealed)).toBe(false);
+    it('keeps the context of a queued mail encrypted until the mail is sent, then erases it', async () => {
+      // The sink takes the mail but does not acknowledge it yet, so the worker, which erases the
+      // context only once the server has accepted the mail, is held between the two: when the
+      // mail has arrived, its row is certainly still owed, with its context.
+      const release = sink.hold();
+      let queued: OutboxRow;
+      let user: TestUser;
+      let newEmail: string;
+      try {
+        ({ user, newEmail } = await askForNewEmail(t));
+        await sink.waitForMail(confirmationTo(newEmail));
+        [queued] = await outboxRows(t, newEmail);
+      } finally {
+        release();
       }
+      expect(queued).toMatchObject({ status: 'pending', sent_at: null });
+      expect(queued.context_sealed).toEqual(expect.any(String));
+      expect(queued.context_sealed).not.toContain('verify-email');
+      expect(queued.context_sealed).not.toContain(user.username);
+      expect(isJson(queued.context_sealed as string)).toBe(false);
 
-      await sink.waitForMail(confirmationTo(newEmail));
+      // Acknowledged: the worker marks the row sent and erases the context.
       const sent = await eventually('the outbox row to be marked sent', async () => {
         const [row] = await outboxRows(t, newEmail);
         return row?.status === 'sent' ? row : undefined;
       });
+      expect(sent.id).toBe(queued.id);
       expect(sent.context_sealed).toBeNull();
       expect(sent.sent_at).not.toBeNull();
     });

@@ -31,6 +31,11 @@ export interface SmtpSink {
   mails: SinkMail[];
   /** Resolves with the first mail (already received or still to come) that matches. */
   waitForMail: (predicate: (mail: SinkMail) => boolean, timeoutMs?: number) => Promise<SinkMail>;
+  /**
+   * From now until the returned function is called, a mail is kept (it shows in `mails`) but not
+   * acknowledged: its sender waits for the server's answer to DATA, as with a slow server.
+   */
+  hold: () => () => void;
   clear: () => void;
   close: () => Promise<void>;
 }
@@ -50,6 +55,8 @@ function addressText(value: AddressObject | AddressObject[] | undefined): string
  */
 export async function startSmtpSink(port = 0): Promise<SmtpSink> {
   const mails: SinkMail[] = [];
+  /** While set, received mails are answered only once it resolves (see `hold`). */
+  let held: Promise<void> | undefined;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -76,8 +83,9 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
               headers: parsed.headers,
               raw: raw.toString('utf8'),
             });
-            callback();
+            return held;
           })
+          .then(() => callback())
           .catch((error: unknown) => callback(error as Error));
       });
     },
@@ -115,6 +123,16 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
     url: `smtp://127.0.0.1:${actualPort}`,
     mails,
     waitForMail,
+    hold: () => {
+      let release = (): void => undefined;
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
     clear: () => {
       mails.length = 0;
     },
