@@ -11,6 +11,7 @@ import type { Settings } from './config/settings.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { HealthModule } from './health/health.module.js';
+import { I18nModule } from './i18n/i18n.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OidcModule } from './oidc/oidc.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         LoggingModule.forRoot(settings.log),
         ClockModule,
         CryptoModule,
+        I18nModule,
         DatabaseModule.forRoot(embeddedDatabase),
         ClusterModule,
         RateLimitModule,

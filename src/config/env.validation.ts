@@ -1,4 +1,5 @@
 import { plainToInstance } from 'class-transformer';
+import { LOCALES } from '../i18n/locales.js';
 import {
   IsIn,
   IsOptional,
@@ -109,6 +110,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerIn(0, 65535) MANAGEMENT_PORT?: string;
   @IsOptional() @IsString() MANAGEMENT_HOST?: string;
   @IsOptional() @IsIn(['json', 'pretty']) LOG_FORMAT?: string;
+  @IsOptional()
+  @IsIn(LOCALES, { message: `DEFAULT_LOCALE must be one of: ${LOCALES.join(', ')}` })
+  DEFAULT_LOCALE?: string;
 }
 
 export class InvalidSettingsError extends Error {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import type { Locale } from '../i18n/locales.js';
 import { parseDuration } from './duration.js';
 import { InvalidSettingsError, LOG_LEVELS, validateEnvironment } from './env.validation.js';
 
@@ -49,6 +50,8 @@ export interface Settings {
   /** `keyPrefix` starts every key Portcullis writes, so that deployments can share one Redis. */
   redis: { url: string | undefined; keyPrefix: string };
   log: { level: LogLevel; format: LogFormat };
+  /** The language of pages and mails when nothing else decides (DEFAULT_LOCALE). */
+  i18n: { defaultLocale: Locale };
 }
 
 function durationOr(text: string | undefined, fallback: string): number {
@@ -140,6 +143,7 @@ export function loadSettings(
       format: (env.LOG_FORMAT ??
         (output.isTerminal && raw.NODE_ENV !== 'production' ? 'pretty' : 'json')) as LogFormat,
     },
+    i18n: { defaultLocale: (env.DEFAULT_LOCALE ?? 'en') as Locale },
   };
 }
 

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
 import type { Settings } from '../config/settings.js';
+import { I18n } from '../i18n/i18n.service.js';
+import type { Locale } from '../i18n/locales.js';
+import { languageLinks, requestLocale } from '../i18n/request-locale.js';
 import type { PageErrors } from './page-errors.js';
 import type { PageSession } from './page-session.service.js';
 
@@ -19,8 +22,16 @@ export interface PageData {
 export class PageRenderer {
   private readonly issuer: string;
 
-  constructor(config: ConfigService<Settings, true>) {
+  constructor(
+    config: ConfigService<Settings, true>,
+    readonly i18n: I18n,
+  ) {
     this.issuer = config.get('totp', { infer: true }).issuer;
+  }
+
+  /** The language this page answers in: `?lang=`, its cookie, Accept-Language, DEFAULT_LOCALE. */
+  localeOf(reply: FastifyReply, _session: PageSession | null): Locale {
+    return requestLocale(reply.request, null, this.i18n.defaultLocale);
   }
 
   async send(
@@ -31,8 +42,12 @@ export class PageRenderer {
     status = 200,
   ): Promise<FastifyReply> {
     const errors = data.errors ?? { fields: {} };
+    const locale = this.localeOf(reply, session);
     const html = await reply.viewAsync(`${view}.hbs`, {
       ...data,
+      // `{{t}}` reads the language from here; `<html lang>` names it; the switcher links.
+      locale,
+      languages: languageLinks(reply.request, locale),
       productName: PRODUCT_NAME,
       issuer: this.issuer,
       showIssuer: this.issuer !== PRODUCT_NAME,

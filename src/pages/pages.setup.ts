@@ -5,8 +5,13 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyView from '@fastify/view';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
+import { ConfigService } from '@nestjs/config';
 import Handlebars from 'handlebars';
 import { AppError } from '../common/errors/app-error.js';
+import type { Settings } from '../config/settings.js';
+import { registerI18nHelpers } from '../i18n/i18n-helpers.js';
+import { I18n } from '../i18n/i18n.service.js';
+import { rememberLanguageOn } from '../i18n/request-locale.js';
 
 /** templates/pages at the project's top level, from src/pages (tests) or dist/pages (built). */
 export const PAGE_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/pages', import.meta.url));
@@ -64,6 +69,12 @@ export function configurePages(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   const handlebars = Handlebars.create();
   handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // {{t "key" name=value}}, {{date …}}, {{duration …}} in the language of `@root.locale`.
+  registerI18nHelpers(handlebars, app.get(I18n));
+  const secure = app
+    .get<ConfigService<Settings, true>>(ConfigService)
+    .get('http', { infer: true })
+    .publicUrl.startsWith('https:');
   void fastify.register(fastifyCookie);
   void fastify.register(fastifyFormbody);
   void fastify.register(fastifyView, {
@@ -81,6 +92,8 @@ export function configurePages(app: NestFastifyApplication): void {
     },
   });
   void fastify.register(fastifyHelmet, { global: false });
+  // `?lang=` on any page is remembered in a cookie for the pages after it.
+  rememberLanguageOn(fastify, isPagePath, secure);
   // Before any body is read: a form body anywhere but a page is refused, as before.
   fastify.addHook('preParsing', (request: FastifyRequest, _reply, payload, done) => {
     const type = request.headers['content-type'] ?? '';
