@@ -11,7 +11,8 @@ import pg from 'pg';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = join(ROOT, 'dist', 'main.js');
 export const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = 'portcullis_bench';
+// One database per run: two runs on one PostgreSQL (several worktrees) must not drop each other's.
+const BENCH_DB = `portcullis_bench_${process.pid}`;
 export const ADMIN_USERNAME = 'admin';
 export const ADMIN_PASSWORD = `bench-${randomBytes(12).toString('base64url')}`;
 
