@@ -27,11 +27,79 @@ export class SessionsRepository {
     return (manager ?? this.dataSource.manager).getRepository(RefreshTokenEntity);
   }
 
-  insert(
-    session: Omit<SessionEntity, 'id' | 'user'>,
+  /**
+   * Starts a session with its first refresh token, in one statement (one round trip, atomic
+   * without a transaction of its own). Returns the new session's id.
+   */
+  async start(
+    session: Pick<SessionEntity, 'userId' | 'amr' | 'clientIp' | 'createdAt' | 'expiresAt'>,
+    tokenHash: Buffer,
     manager?: EntityManager,
-  ): Promise<SessionEntity> {
-    return this.sessions(manager).save(session);
+  ): Promise<string> {
+    const [row] = await (manager ?? this.dataSource.manager).query<{ id: string }[]>(
+      `WITH started AS (
+         INSERT INTO sessions (user_id, amr, client_ip, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id)
+       INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at)
+       SELECT $6, id, $4, $5 FROM started
+       RETURNING session_id AS id`,
+      [
+        session.userId,
+        session.amr,
+        session.clientIp,
+        session.createdAt,
+        session.expiresAt,
+        tokenHash,
+      ],
+    );
+    return row.id;
+  }
+
+  /**
+   * Rotates a refresh token in one statement: uses it up if it is live (of two parallel uses, one
+   * wins), and if its session is live too, extends the session to `min(nextExpiry,
+   * created_at + maxLifetimeMs)` and adds `nextHash` as the session's next token.
+   * Answers null when the token was not live (unknown, expired or already used: the caller
+   * tells which); `session: null` when the token was used up but its session is over.
+   */
+  async rotate(
+    tokenHash: Buffer,
+    nextHash: Buffer,
+    now: Date,
+    nextExpiry: Date,
+    maxLifetimeMs: number,
+  ): Promise<{ session: { id: string; userId: string; amr: string[] } | null } | null> {
+    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount]; this is a SELECT.
+    const rows = await this.dataSource.query<
+      { claimed: string; id: string | null; user_id: string | null; amr: string[] | null }[]
+    >(
+      `WITH claimed AS (
+         UPDATE refresh_tokens SET used_at = $2
+          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+          RETURNING session_id),
+       extended AS (
+         UPDATE sessions s
+            SET expires_at = LEAST($4::timestamptz, s.created_at + $5::double precision * interval '1 millisecond')
+           FROM claimed c
+          WHERE s.id = c.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
+          RETURNING s.id, s.user_id, s.amr, s.expires_at),
+       issued AS (
+         INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at)
+         SELECT $3, id, $2, expires_at FROM extended)
+       SELECT c.session_id AS claimed, e.id, e.user_id, e.amr
+         FROM claimed c LEFT JOIN extended e ON e.id = c.session_id`,
+      [tokenHash, now, nextHash, nextExpiry, maxLifetimeMs],
+    );
+    const row = rows[0];
+    if (!row) {
+      return null;
+    }
+    return {
+      session:
+        row.id && row.user_id && row.amr
+          ? { id: row.id, userId: row.user_id, amr: row.amr }
+          : null,
+    };
   }
 
   findById(id: string, manager?: EntityManager): Promise<SessionEntity | null> {
@@ -47,41 +115,12 @@ export class SessionsRepository {
     return session ? { amr: session.amr, createdAt: session.createdAt } : null;
   }
 
-  async extend(id: string, expiresAt: Date, manager?: EntityManager): Promise<void> {
-    await this.sessions(manager).update({ id }, { expiresAt });
-  }
 
-  async addRefreshToken(
-    token: Omit<RefreshTokenEntity, 'session'>,
-    manager?: EntityManager,
-  ): Promise<void> {
-    await this.tokens(manager).insert(token);
-  }
 
   findRefreshToken(tokenHash: Buffer, manager?: EntityManager): Promise<RefreshTokenEntity | null> {
     return this.tokens(manager).findOneBy({ tokenHash });
   }
 
-  /**
-   * Uses up a live refresh token, atomically with the check that it is unused and unexpired
-   * (of two parallel uses, one wins). Returns its session's id, or null when it was not live.
-   */
-  async useRefreshToken(
-    tokenHash: Buffer,
-    now: Date,
-    manager?: EntityManager,
-  ): Promise<string | null> {
-    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount], not with the rows.
-    const [claimed]: [{ session_id: string }[], number] = await (
-      manager ?? this.dataSource.manager
-    ).query(
-      `UPDATE refresh_tokens SET used_at = $2
-        WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-        RETURNING session_id`,
-      [tokenHash, now],
-    );
-    return claimed[0]?.session_id ?? null;
-  }
 
   /** Ends the live session a refresh token belongs to (logout); returns what it ended. */
   async finishByRefreshToken(

@@ -81,49 +81,55 @@ export class SessionsService {
   ): Promise<IssuedSession> {
     const now = this.clock.now();
     const expiresAt = this.expiryFrom(now, now);
-    const session = await this.repository.insert(
-      { userId, amr, clientIp, createdAt: now, expiresAt, revokedAt: null, revokeReason: null },
+    const refreshToken = randomToken();
+    const sessionId = await this.repository.start(
+      { userId, amr, clientIp, createdAt: now, expiresAt },
+      sha256(refreshToken),
       manager,
     );
-    const refreshToken = await this.issueRefreshToken(manager, session.id, now, expiresAt);
-    return { sessionId: session.id, refreshToken };
+    return { sessionId, refreshToken };
   }
 
   /**
    * Exchanges a refresh token for the next one. A token is good once: presenting a token that
    * was already rotated means it leaked, so the whole session is revoked.
+   *
+   * The common case (a live token of a live session) is one statement; only a token that was
+   * not live takes the transaction that tells a reused token from an unknown one.
    */
   async rotate(refreshToken: string): Promise<RotationResult> {
     const hash = sha256(refreshToken);
     const now = this.clock.now();
+    const next = randomToken();
+    const rotated = await this.repository.rotate(
+      hash,
+      sha256(next),
+      now,
+      new Date(now.getTime() + this.refreshTtlMs),
+      this.maxLifetimeMs,
+    );
+    if (rotated) {
+      return rotated.session
+        ? {
+            outcome: 'rotated',
+            sessionId: rotated.session.id,
+            userId: rotated.session.userId,
+            amr: rotated.session.amr,
+            refreshToken: next,
+          }
+        : { outcome: 'invalid' };
+    }
     const result = await this.dataSource.transaction(async (manager): Promise<RotationResult> => {
-      const claimed = await this.repository.useRefreshToken(hash, now, manager);
-      if (!claimed) {
-        const known = await this.repository.findRefreshToken(hash, manager);
-        if (!known?.usedAt) {
-          return { outcome: 'invalid' };
-        }
-        const session = await this.repository.findById(known.sessionId, manager);
-        if (!session) {
-          return { outcome: 'invalid' };
-        }
-        await this.revokeIn(manager, [session.id], 'refresh_token_reuse', now);
-        return { outcome: 'reused', sessionId: session.id, userId: session.userId };
-      }
-      const session = await this.repository.findById(claimed, manager);
-      if (!session || session.revokedAt || session.expiresAt <= now) {
+      const known = await this.repository.findRefreshToken(hash, manager);
+      if (!known?.usedAt) {
         return { outcome: 'invalid' };
       }
-      const expiresAt = this.expiryFrom(now, session.createdAt);
-      await this.repository.extend(session.id, expiresAt, manager);
-      const next = await this.issueRefreshToken(manager, session.id, now, expiresAt);
-      return {
-        outcome: 'rotated',
-        sessionId: session.id,
-        userId: session.userId,
-        amr: session.amr,
-        refreshToken: next,
-      };
+      const session = await this.repository.findById(known.sessionId, manager);
+      if (!session) {
+        return { outcome: 'invalid' };
+      }
+      await this.revokeIn(manager, [session.id], 'refresh_token_reuse', now);
+      return { outcome: 'reused', sessionId: session.id, userId: session.userId };
     });
     if (result.outcome === 'reused') {
       this.forget([result.sessionId]);
@@ -187,19 +193,6 @@ export class SessionsService {
     return this.repository.describe(sessionId);
   }
 
-  private async issueRefreshToken(
-    manager: EntityManager,
-    sessionId: string,
-    now: Date,
-    expiresAt: Date,
-  ): Promise<string> {
-    const token = randomToken();
-    await this.repository.addRefreshToken(
-      { tokenHash: sha256(token), sessionId, createdAt: now, expiresAt, usedAt: null },
-      manager,
-    );
-    return token;
-  }
 
   private async revokeIn(
     manager: EntityManager,
