@@ -1,5 +1,5 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   answerClientError,
@@ -112,6 +112,15 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   };
   fastify.addHook('onResponse', async (request, reply) => observe(request, reply));
   observeFrameworkAnswers(fastify, observe);
+  // The OpenAPI document is built on the first request for /docs or /docs-json, not at start:
+  // building it walks every route and DTO, and most instances are never asked for it.
+  SwaggerModule.setup('docs', app, () => openApiDocument(app, settings), {
+    jsonDocumentUrl: 'docs-json',
+  });
+}
+
+/** The OpenAPI document of every API route, with the problem documents each can answer. */
+function openApiDocument(app: NestFastifyApplication, settings: Settings): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -159,5 +168,5 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   documentOpenRoutes(document);
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, Problem: problemSchema() };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return document;
 }

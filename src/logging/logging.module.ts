@@ -1,7 +1,8 @@
 import { Global, type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { pino, stdTimeFunctions, type Logger as Pino } from 'pino';
-import PinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPrettyModule from 'pino-pretty';
 import type { Settings } from '../config/settings.js';
 import { AppLogger } from './app-logger.js';
 
@@ -26,6 +27,8 @@ export function createRootLogger(log: Settings['log']): Pino {
     redact: { paths: REDACTED, censor: '[redacted]' },
   };
   if (log.format === 'pretty') {
+    // Loaded only for this format (development): production writes JSON and never needs it.
+    const PinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPrettyModule;
     return pino(
       options,
       PinoPretty({

@@ -1,6 +1,5 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Redis } from 'ioredis';
 import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
 import { AttemptLimiter, ATTEMPT_STORE } from './attempt-limiter.service.js';
@@ -13,11 +12,13 @@ import { LoginThrottle } from './login-throttle.js';
     {
       provide: ATTEMPT_STORE,
       inject: [ConfigService, Clock],
-      useFactory: (config: ConfigService<Settings, true>, clock: Clock) => {
+      useFactory: async (config: ConfigService<Settings, true>, clock: Clock) => {
         const { url, keyPrefix } = config.get('redis', { infer: true });
         if (!url) {
           return new MemoryAttemptStore(() => clock.now().getTime());
         }
+        // Loaded only when Redis is configured.
+        const { Redis } = await import('ioredis');
         const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
         // While Redis is down, attempts fail closed (503, see ProblemDetailsFilter); say so once.
         const logger = new Logger('Redis');

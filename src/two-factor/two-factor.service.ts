@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import QRCode from 'qrcode';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -20,6 +19,11 @@ import {
 } from './totp.js';
 import type { TwoFactorCredentialEntity } from './two-factor-credential.entity.js';
 import { TwoFactorRepository } from './two-factor.repository.js';
+
+/** The QR code encoder, loaded on the first enrolment rather than at start (it is rarely used). */
+async function qrCode(): Promise<typeof import('qrcode')> {
+  return (await import('qrcode')).default;
+}
 
 /** What the 2FA code needs to know about a user; the users table stays UsersModule's. */
 export interface TwoFactorUser {
@@ -88,7 +92,7 @@ export class TwoFactorService {
     return {
       secret,
       otpauthUri: uri,
-      qrCodeDataUrl: await QRCode.toDataURL(uri, { margin: 1, width: 256 }),
+      qrCodeDataUrl: await (await qrCode()).toDataURL(uri, { margin: 1, width: 256 }),
     };
   }
 
