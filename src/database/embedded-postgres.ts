@@ -66,6 +66,25 @@ export function oneQueryAtATime(db: PGlite): PGlite {
 }
 
 /**
+ * PGlite's own start parameters, plus memory settings for a small embedded database: PostgreSQL's
+ * default 128 MB of shared buffers live in the WebAssembly heap of this process, and 16 MB hold
+ * this service's working set many times over. Measured: ~100 MiB less resident memory.
+ */
+const EMBEDDED_START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  '-c',
+  'shared_buffers=16MB',
+  '-c',
+  'wal_buffers=1MB',
+  '-c',
+  'work_mem=2MB',
+  '-c',
+  'maintenance_work_mem=16MB',
+  '-c',
+  'temp_buffers=2MB',
+];
+
+/**
  * The embedded default: PGlite (PostgreSQL compiled to WebAssembly) kept in $DATA_DIR/pgdata and
  * served in-process on loopback, so the app talks to it with the same `pg` driver, migrations and
  * SQL as to a real PostgreSQL. The socket server multiplexes the pool's connections onto PGlite's
@@ -88,7 +107,7 @@ export class EmbeddedPostgres {
     const maxConnections = POOL_SIZE + 2;
     const dir = join(dataDir, 'pgdata');
     mkdirSync(dir, { recursive: true });
-    const db = await PGlite.create({ dataDir: dir });
+    const db = await PGlite.create({ dataDir: dir, startParams: EMBEDDED_START_PARAMS });
     const server = new PGLiteSocketServer({
       db: oneQueryAtATime(db),
       host: '127.0.0.1',
