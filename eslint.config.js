@@ -68,8 +68,9 @@ export default tseslint.config(
     },
   },
   {
-    // Plain-JavaScript benchmarks run against dist/: no type information to lint them with.
-    files: ['bench/**/*.mjs'],
+    // Plain-JavaScript benchmarks run against dist/, and the build's scripts: no type
+    // information to lint them with.
+    files: ['bench/**/*.mjs', 'scripts/**/*.mjs', 'scripts/**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
@@ -81,6 +82,8 @@ export default tseslint.config(
         setTimeout: 'readonly',
         URLSearchParams: 'readonly',
         Buffer: 'readonly',
+        require: 'readonly',
+        module: 'writable',
       },
     },
   },

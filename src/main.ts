@@ -1,47 +1,14 @@
 /**
- * The entry point. It loads as little as it can before it knows the settings are valid, then
- * loads the application while, in embedded mode, PGlite opens its data directory.
+ * The entry point, `node dist/main.js`. It turns on V8's compile cache, then loads the service:
+ * the bundle `npm run build` makes of boot.ts and nearly everything it imports (dist/bundle.js,
+ * see scripts/bundle.mjs), or boot.ts as compiled when there is no bundle.
  */
-import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 
 // V8 keeps compiled code of every module loaded from here on (in the OS temp directory), so
 // later starts skip most parsing and compiling.
 enableCompileCache();
 
-const { InvalidSettingsError } = await import('./config/env.validation.js');
-const { settingsFromEnvironment } = await import('./config/settings.js');
-
-function fail(error: unknown): never {
-  process.stderr.write(
-    `Portcullis failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exit(1);
-}
-
-let settings;
-try {
-  settings = settingsFromEnvironment();
-} catch (error) {
-  if (error instanceof InvalidSettingsError) {
-    process.stderr.write(`Portcullis cannot start. ${error.message}\n`);
-    process.exit(2);
-  }
-  fail(error);
-}
-
-const { dataDir, url } = settings.database;
-const embedded = url
-  ? undefined
-  : import('./database/embedded-postgres.js').then(({ EmbeddedPostgres }) =>
-      EmbeddedPostgres.start(dataDir),
-    );
-// Until the application takes it over, a failed start is reported as below, not left unhandled.
-embedded?.catch(() => undefined);
-
-try {
-  const { serve } = await import('./server.js');
-  await serve(settings, embedded);
-} catch (error) {
-  fail(error);
-}
+const bundle = new URL('./bundle.js', import.meta.url);
+await import(existsSync(bundle) ? bundle.href : './boot.js');

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MailerOptions } from '@nestjs-modules/mailer';
 import { HandlebarsAdapter } from '@nestjs-modules/mailer/adapters/handlebars.adapter';
 import Handlebars from 'handlebars';
+import { TEMPLATE_ROOT } from '../template-root.js';
 import {
   MAIL_SUBJECTS,
   MAIL_TEMPLATE_NAMES,
@@ -12,7 +12,7 @@ import {
 } from './mail-templates.js';
 
 /** templates/mail at the project's top level, from src/mail (tests) or dist/mail (built). */
-export const MAIL_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/mail', import.meta.url));
+export const MAIL_TEMPLATE_DIR = join(TEMPLATE_ROOT, 'mail');
 
 export interface ComposedMail {
   subject: string;

@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
@@ -12,9 +12,10 @@ import type { Settings } from '../config/settings.js';
 import { registerI18nHelpers } from '../i18n/i18n-helpers.js';
 import { I18n } from '../i18n/i18n.service.js';
 import { rememberLanguageOn } from '../i18n/request-locale.js';
+import { TEMPLATE_ROOT } from '../template-root.js';
 
-/** templates/pages at the project's top level, from src/pages (tests) or dist/pages (built). */
-export const PAGE_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/pages', import.meta.url));
+/** templates/pages at the project's top level (src/template-root.ts). */
+export const PAGE_TEMPLATE_DIR = join(TEMPLATE_ROOT, 'pages');
 
 const FORM = 'application/x-www-form-urlencoded';
 

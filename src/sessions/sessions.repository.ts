@@ -96,9 +96,7 @@ export class SessionsRepository {
     }
     return {
       session:
-        row.id && row.user_id && row.amr
-          ? { id: row.id, userId: row.user_id, amr: row.amr }
-          : null,
+        row.id && row.user_id && row.amr ? { id: row.id, userId: row.user_id, amr: row.amr } : null,
     };
   }
 
@@ -115,12 +113,9 @@ export class SessionsRepository {
     return session ? { amr: session.amr, createdAt: session.createdAt } : null;
   }
 
-
-
   findRefreshToken(tokenHash: Buffer, manager?: EntityManager): Promise<RefreshTokenEntity | null> {
     return this.tokens(manager).findOneBy({ tokenHash });
   }
-
 
   /** Ends the live session a refresh token belongs to (logout); returns what it ended. */
   async finishByRefreshToken(

@@ -193,7 +193,6 @@ export class SessionsService {
     return this.repository.describe(sessionId);
   }
 
-
   private async revokeIn(
     manager: EntityManager,
     ids: string[],
