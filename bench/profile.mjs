@@ -1,0 +1,214 @@
+// Where one request's CPU goes: runs the built server under `node --cpu-prof`, loads one endpoint
+// and sums the profile's self time by package (node_modules/<name>), by our own source file, and
+// by function.
+//
+//   npm run build && node bench/profile.mjs [me|introspect|refresh|hello] [PostgreSQL|PGlite]
+//
+// Settings: BENCH_PG_URL, BENCH_DURATION (8), BENCH_CONNECTIONS (50), PROFILE_TOP (25),
+// PROFILE_OUT (a path to keep the .cpuprofile at, for a flame graph).
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import {
+  ADMIN_PASSWORD,
+  ADMIN_USERNAME,
+  cpuSeconds,
+  json,
+  log,
+  MAIN,
+  startServer,
+  stopAll,
+  withBenchDatabase,
+} from './lib/server.mjs';
+
+const [endpoint = 'me', database = 'PostgreSQL'] = process.argv.slice(2);
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const TOP = Number(process.env.PROFILE_TOP ?? 25);
+
+/**
+ * Sums self time per node of a .cpuprofile, keyed by `key(callFrame)`, over the samples of its
+ * last `windowUs` microseconds (the load and the stop, not the start-up).
+ */
+function summarise(profile, key, windowUs) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  let t = profile.startTime;
+  const from = profile.endTime - windowUs;
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    t += dt[i] ?? 0;
+    if (t < from) {
+      continue;
+    }
+    const node = byId.get(profile.samples[i]);
+    const k = key(node.callFrame);
+    self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  return { total, rows: [...self].sort((a, b) => b[1] - a[1]) };
+}
+
+function where(frame) {
+  const url = frame.url;
+  if (!url) {
+    return frame.functionName ? `(${frame.functionName})` : '(native)';
+  }
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  if (url.startsWith('node:')) {
+    return url;
+  }
+  const dist = url.indexOf('/dist/');
+  return dist >= 0 ? `src/${url.slice(dist + 6)}` : url;
+}
+
+function request(base, token) {
+  switch (endpoint) {
+    case 'me':
+      return { url: `${base}/api/v1/me`, headers: { authorization: `Bearer ${token}` } };
+    case 'introspect':
+      return {
+        url: `${base}/api/v1/auth/introspect`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ token }),
+      };
+    case 'hello':
+      return { url: `${base}/health/live` };
+    default:
+      throw new Error(`unknown endpoint ${endpoint}`);
+  }
+}
+
+async function signIn(base) {
+  return json(
+    await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: ADMIN_USERNAME, password: ADMIN_PASSWORD }),
+    }),
+  );
+}
+
+async function refreshLoad(base, pid) {
+  const tokens = [];
+  for (let i = 0; i < 16; i += 1) {
+    tokens.push((await signIn(base)).refreshToken);
+  }
+  const until = performance.now() + DURATION * 1000;
+  let done = 0;
+  const cpu = cpuSeconds(pid);
+  await Promise.all(
+    tokens.map(async (first) => {
+      let token = first;
+      while (performance.now() < until) {
+        const body = await json(
+          await fetch(`${base}/api/v1/auth/refresh`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ refreshToken: token }),
+          }),
+        );
+        token = body.refreshToken;
+        done += 1;
+      }
+    }),
+  );
+  return { requests: done, cpu: cpuSeconds(pid) - cpu };
+}
+
+async function run(env) {
+  const profiles = mkdtempSync(join(tmpdir(), 'portcullis-profile-'));
+  const first = await startServer(`${database} (setup)`, env);
+  await first.stop();
+  const server = await startServer(`${database} (profiled)`, env, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profiles}`,
+    '--cpu-prof-interval=200',
+    MAIN,
+  ]);
+  let requests;
+  let cpu;
+  let loadStarted;
+  try {
+    const { accessToken } = await signIn(server.base);
+    if (endpoint === 'refresh') {
+      loadStarted = performance.now();
+      ({ requests, cpu } = await refreshLoad(server.base, server.child.pid));
+    } else {
+      const options = request(server.base, accessToken);
+      await autocannon({ ...options, connections: CONNECTIONS, duration: 2 });
+      const before = cpuSeconds(server.child.pid);
+      loadStarted = performance.now();
+      const result = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION });
+      cpu = cpuSeconds(server.child.pid) - before;
+      if (result.non2xx > 0 || result.errors > 0) {
+        throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`);
+      }
+      requests = result.requests.total;
+    }
+  } finally {
+    await server.stop();
+  }
+  const windowUs = (performance.now() - loadStarted) * 1000;
+  const file = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile'));
+  const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8'));
+  if (process.env.PROFILE_OUT) {
+    // For a flame graph: open it in Chrome DevTools (Performance) or speedscope.
+    writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+  }
+  rmSync(profiles, { recursive: true, force: true });
+  const msPerRequest = (cpu / requests) * 1000;
+  process.stdout.write(
+    `${database} ${endpoint}: ${requests} requests, ${msPerRequest.toFixed(3)} CPU ms/req ` +
+      `(shares of the profile's samples from the load on, stop included)\n\n`,
+  );
+  for (const [title, key] of [
+    ['by package or file', where],
+    ['by function', (f) => `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`],
+  ]) {
+    const { total, rows } = summarise(profile, key, windowUs);
+    process.stdout.write(`${title}\n`);
+    for (const [k, us] of rows.slice(0, TOP)) {
+      process.stdout.write(`  ${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}\n`);
+    }
+    process.stdout.write('\n');
+  }
+}
+
+async function main() {
+  if (database === 'PGlite') {
+    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+    try {
+      await run({ DATA_DIR: dataDir });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    return;
+  }
+  await withBenchDatabase(async (url) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+    try {
+      await run({
+        DATABASE_URL: url,
+        DATA_DIR: dataDir,
+        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+}
+
+main().catch((error) => {
+  log(`failed: ${error instanceof Error ? error.stack : error}`);
+  stopAll();
+  process.exit(1);
+});
