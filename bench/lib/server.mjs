@@ -33,6 +33,25 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The memory settings the container image runs the service with: the `ENV` instruction of
+ * docker/Dockerfile that sets MALLOC_ARENA_MAX, so the benchmark measures what production runs.
+ * BENCH_RUNTIME_ENV=0 leaves them out (to see what they change).
+ */
+export function runtimeEnv() {
+  if (process.env.BENCH_RUNTIME_ENV === '0') {
+    return {};
+  }
+  const dockerfile = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+  const instruction = /^ENV MALLOC_ARENA_MAX=(?:[^\n]*\\\n)*[^\n]*$/m.exec(dockerfile)?.[0];
+  if (!instruction) {
+    throw new Error('docker/Dockerfile has no ENV MALLOC_ARENA_MAX=… instruction');
+  }
+  return Object.fromEntries(
+    [...instruction.matchAll(/([A-Z_]+)=(\S+)/g)].map(([, key, value]) => [key, value]),
+  );
+}
+
 /** Resident memory (current and peak) of a process, in MiB, from /proc (Linux only). */
 export function memoryMiB(pid) {
   try {
@@ -81,6 +100,7 @@ export async function startServer(label, env, args = [MAIN]) {
       LOG_LEVEL: 'warn',
       ADMIN_USERNAME,
       ADMIN_PASSWORD,
+      ...runtimeEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
