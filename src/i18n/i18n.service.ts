@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IntlMessageFormat } from 'intl-messageformat';
+import { PROJECT_ROOT } from '../project-root.js';
 import { type Locale, LOCALES } from './locales.js';
 
-/** locales/<code>.json at the project's top level, from src/i18n (tests) or dist/i18n (built). */
-export const CATALOGUE_DIR = fileURLToPath(new URL('../../locales', import.meta.url));
+/** locales/<code>.json at the project's top level (src/project-root.ts). */
+export const CATALOGUE_DIR = join(PROJECT_ROOT, 'locales');
 
 /** What a message's `{placeholders}` take. Plurals and `select`s need numbers and strings. */
 export type MessageValues = Record<string, string | number | boolean | Date | null | undefined>;

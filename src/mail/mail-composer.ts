@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MailerOptions } from '@nestjs-modules/mailer';
 import { HandlebarsAdapter } from '@nestjs-modules/mailer/adapters/handlebars.adapter';
 import Handlebars from 'handlebars';
-import { TEMPLATE_ROOT } from '../template-root.js';
+import { TEMPLATE_ROOT } from '../project-root.js';
 import {
   MAIL_SUBJECTS,
   MAIL_TEMPLATE_NAMES,

@@ -12,9 +12,9 @@ import type { Settings } from '../config/settings.js';
 import { registerI18nHelpers } from '../i18n/i18n-helpers.js';
 import { I18n } from '../i18n/i18n.service.js';
 import { rememberLanguageOn } from '../i18n/request-locale.js';
-import { TEMPLATE_ROOT } from '../template-root.js';
+import { TEMPLATE_ROOT } from '../project-root.js';
 
-/** templates/pages at the project's top level (src/template-root.ts). */
+/** templates/pages at the project's top level (src/project-root.ts). */
 export const PAGE_TEMPLATE_DIR = join(TEMPLATE_ROOT, 'pages');
 
 const FORM = 'application/x-www-form-urlencoded';
