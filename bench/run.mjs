@@ -493,6 +493,14 @@ async function main() {
   }
 }
 
+// Stopped by hand: stop the servers it started too.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    stopAll();
+    process.exit(1);
+  });
+}
+
 main().catch((error) => {
   process.stderr.write(`[bench] failed: ${error instanceof Error ? error.stack : error}\n`);
   stopAll();
