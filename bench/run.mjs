@@ -346,7 +346,9 @@ async function benchDatabase(database, storage) {
 }
 
 function summary(r) {
-  const pick = (target) => target?.[r.database] ?? (target?.only ? undefined : target);
+  // A target given per database applies to those databases only.
+  const pick = (target) =>
+    'PostgreSQL' in target || 'PGlite' in target ? target[r.database] : target;
   const only = (target) => (!target.only || target.only === r.database ? target : undefined);
   const rows = [];
   const add = (figure, value, shown, target) => {
