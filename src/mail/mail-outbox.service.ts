@@ -36,6 +36,7 @@ export class MailOutbox {
         id,
         template,
         recipient,
+        locale: null,
         contextSealed: this.box.seal(JSON.stringify(context), outboxContextLabel(id)),
         status: 'pending',
         attempts: 0,

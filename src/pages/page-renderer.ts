@@ -29,9 +29,12 @@ export class PageRenderer {
     this.issuer = config.get('totp', { infer: true }).issuer;
   }
 
-  /** The language this page answers in: `?lang=`, its cookie, Accept-Language, DEFAULT_LOCALE. */
-  localeOf(reply: FastifyReply, _session: PageSession | null): Locale {
-    return requestLocale(reply.request, null, this.i18n.defaultLocale);
+  /**
+   * The language this page answers in: `?lang=`, its cookie, the signed-in user's locale,
+   * Accept-Language, DEFAULT_LOCALE.
+   */
+  localeOf(reply: FastifyReply, session: PageSession | null): Locale {
+    return requestLocale(reply.request, session?.user?.locale, this.i18n.defaultLocale);
   }
 
   async send(

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import { constantTimeEqual } from '../common/crypto/tokens.js';
 import type { Settings } from '../config/settings.js';
+import type { Locale } from '../i18n/locales.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { type AuthState, UsersService } from '../users/users.service.js';
 
@@ -30,7 +31,9 @@ interface SessionCookie {
   rt?: string;
 }
 
-export interface PageUser extends AuthState {
+export interface PageUser extends Omit<AuthState, 'locale'> {
+  /** The user's chosen language; unknown (undefined) right after an application's sign-in. */
+  locale?: Locale | null;
   userId: string;
   sessionId: string;
   refreshToken: string;
