@@ -252,7 +252,7 @@ export class AdminUsersService {
 
   /** An admin removes a user's authenticator (the way back for a user who lost it). */
   async resetTwoFactor(id: string, actor: Actor): Promise<void> {
-    await this.enrolment.disable(await this.repository.getById(id), 'by an administrator', actor);
+    await this.enrolment.disable(await this.repository.getById(id), 'byAdmin', actor);
   }
 
   /** Creates the first admin when no admin exists yet. Returns what was created, if anything. */

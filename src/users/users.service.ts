@@ -157,12 +157,12 @@ export class UsersService {
       !(await this.twoFactor.verify(user, code, {
         ip,
         flowId: null,
-        how: 'to turn off two-factor authentication',
+        how: 'turnOffTwoFactor',
       }))
     ) {
       throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
     }
-    await this.enrolment.disable(user, 'by you', { id: userId, ip });
+    await this.enrolment.disable(user, 'byUser', { id: userId, ip });
   }
 
   /**
