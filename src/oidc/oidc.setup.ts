@@ -5,7 +5,8 @@ import { SigningKeys } from '../auth/signing-keys.service.js';
 import type { Settings } from '../config/settings.js';
 import { PageSessions } from '../pages/page-session.service.js';
 import { OIDC_PREFIX, OIDC_ROUTES } from './oidc-http.js';
-import { OidcProviderService } from './oidc-provider.service.js';
+import { type PageLanguageCarrier, OidcProviderService } from './oidc-provider.service.js';
+import { languageLinks, requestLocale } from '../i18n/request-locale.js';
 
 type Method = 'GET' | 'POST' | 'OPTIONS';
 
@@ -51,7 +52,10 @@ export function configureOidc(app: NestFastifyApplication, settings: Settings): 
     const raw = request.raw as typeof request.raw & {
       portcullis?: { userId: string; sessionId: string; refreshToken: string };
       clientIp?: string;
-    };
+    } & PageLanguageCarrier;
+    // The provider's own pages (sign-out, errors) speak the language the other pages would.
+    const locale = requestLocale(request, browser?.locale, settings.i18n.defaultLocale);
+    raw.pageLanguage = { locale, languages: languageLinks(request, locale) };
     raw.portcullis = browser
       ? { userId: browser.userId, sessionId: browser.sessionId, refreshToken: browser.refreshToken }
       : undefined;

@@ -5,6 +5,7 @@ import { AllowedWithTemporaryPassword } from '../common/decorators/allow-passwor
 import { AppError } from '../common/errors/app-error.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
+import { isLocale } from '../i18n/locales.js';
 import {
   DisableTwoFactorDto,
   StartTwoFactorSetupDto,
@@ -20,21 +21,23 @@ import { HostedPages } from './hosted-page.decorator.js';
 import { PageSession, type SignedInSession } from './guards/page-session.decorator.js';
 import { SignedInPage } from './guards/signed-in-page.guard.js';
 
-const NOTICES: Record<string, string> = {
-  'password-reset': 'Your password was reset and you are signed in.',
-  password: 'Your password was changed. Your other sessions were signed out.',
-  'email-sent':
-    'Check your mail: we sent a confirmation link to the new address. It becomes your email once you open the link; until then your account keeps its current address.',
-  'email-resent': 'A new confirmation link is on its way. The previous link no longer works.',
-  'email-cancelled': 'The email change was cancelled.',
-  'two-factor-off': 'Two-factor authentication is off.',
-};
+/** `?done=` of the home page: the notice it shows (`pages.notices.*`). */
+const NOTICES = new Set([
+  'password-reset',
+  'password',
+  'email-sent',
+  'email-resent',
+  'email-cancelled',
+  'two-factor-off',
+  'language',
+]);
 
 const LABELS = {
   email: 'The email address',
   currentPassword: 'The current password',
   newPassword: 'The new password',
   code: 'The code',
+  locale: 'The language',
 };
 
 /** The home page: profile, email, password, two-factor authentication, sign-out. */
@@ -57,7 +60,13 @@ export class AccountPagesController {
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
     const done = (request.query as Record<string, string | undefined>).done ?? '';
-    return this.renderHome(reply, session, { fields: {} }, 200, NOTICES[done]);
+    return this.renderHome(
+      reply,
+      session,
+      { fields: {} },
+      200,
+      NOTICES.has(done) ? `pages.notices.${done}` : undefined,
+    );
   }
 
   @Get('password')
@@ -189,10 +198,7 @@ export class AccountPagesController {
         input.code,
         ip,
       );
-      return this.renderer.send(reply, session, 'recovery-codes', {
-        title: 'Two-factor authentication is on',
-        recoveryCodes,
-      });
+      return this.renderer.send(reply, session, 'recovery-codes', { recoveryCodes });
     } catch (error) {
       const errors = pageErrors(error, { INVALID_TOTP_CODE: 'code' }, LABELS);
       if (!pending) {
@@ -228,12 +234,35 @@ export class AccountPagesController {
     }
   }
 
+  /**
+   * The language of the user's pages and mails (`''`: as the browser says). The page cookie
+   * follows, so this browser shows the choice at once (a cookie outranks the user's locale).
+   */
+  @Post('language')
+  async setLanguage(
+    @PageSession() session: SignedInSession,
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const chosen = field(request, 'locale');
+    if (chosen !== '' && !isLocale(chosen)) {
+      const error = new AppError('VALIDATION_FAILED', 'Some fields are not valid; see errors.', {
+        errors: [{ field: 'locale', rule: 'isIn', message: 'locale is not a supported language' }],
+      });
+      return this.renderHome(reply, session, pageErrors(error, {}, LABELS), statusOf(error));
+    }
+    const locale = chosen === '' ? null : chosen;
+    await this.users.setLocale(session.user.userId, locale);
+    this.sessions.setLanguage(reply, locale);
+    return this.renderer.redirect(reply, '/account?done=language');
+  }
+
   private async renderHome(
     reply: FastifyReply,
     session: SignedInSession,
     errors: PageErrors,
     status: number,
-    notice?: string,
+    noticeKey?: string,
     extra: Record<string, unknown> = {},
   ): Promise<FastifyReply> {
     const profile = await this.users.get(session.user.userId).catch((error: unknown) => {
@@ -251,8 +280,7 @@ export class AccountPagesController {
       session,
       'account',
       {
-        title: 'Your account',
-        notice,
+        noticeKey,
         errors,
         profile: {
           username: profile.username,
@@ -261,7 +289,8 @@ export class AccountPagesController {
           pendingEmail: profile.pendingEmail,
           twoFactorEnabled: profile.twoFactorEnabled,
           roles: profile.roles.join(', '),
-          passwordChangedAt: profile.passwordChangedAt.toISOString().slice(0, 10),
+          passwordChangedAt: profile.passwordChangedAt,
+          locale: profile.locale,
         },
         ...extra,
       },
@@ -280,7 +309,6 @@ export class AccountPagesController {
       session,
       'account-password',
       {
-        title: 'Change your password',
         temporary: session.user.mustChangePassword,
         errors,
       },
@@ -301,7 +329,6 @@ export class AccountPagesController {
       session,
       'two-factor-setup',
       {
-        title: 'Set up your authenticator',
         qrCodeDataUrl: provisioning.qrCodeDataUrl,
         secretGroups: groupsOf4(secret),
         pending: this.sessions.seal(secret, `account:${session.user.userId}`),

@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenPair } from '../auth/auth.service.js';
 import type { TokenService } from '../auth/token.service.js';
-import type { PageRenderer } from './page-renderer.js';
+import type { I18n } from '../i18n/i18n.service.js';
+import type { Locale } from '../i18n/locales.js';
+import type { PageData, PageRenderer } from './page-renderer.js';
 import { CSRF_FIELD, type PageSession, type PageSessions } from './page-session.service.js';
 
 export type FormRequest = FastifyRequest & { body?: Record<string, unknown> };
@@ -32,15 +34,19 @@ export async function checkedSession(
     reply,
     session,
     'error',
-    {
-      title: 'Please try again',
-      heading: 'This form has expired',
-      message:
-        'For your safety the form could not be accepted (it was open too long, or came from another site). Go back, reload the page and try again.',
-    },
+    formExpired(renderer.i18n, renderer.localeOf(reply, session)),
     403,
   );
   return null;
+}
+
+/** The words of the 403 page for a form whose CSRF token is not this browser's. */
+export function formExpired(i18n: I18n, locale: Locale): PageData {
+  return {
+    titleKey: 'pages.error.formExpiredTitle',
+    heading: i18n.t(locale, 'pages.error.formExpired'),
+    message: i18n.t(locale, 'pages.error.formExpiredMessage'),
+  };
 }
 
 /** Puts the browser in the session a service just started (login, 2FA step, reset). */

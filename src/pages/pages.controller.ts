@@ -1,5 +1,7 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
+import type { Settings } from '../config/settings.js';
 import { LoginDto, LoginTwoFactorDto } from '../auth/dto/auth.dto.js';
 import { AuthService } from '../auth/auth.service.js';
 import { CHALLENGE_TTL_SECONDS, TokenService } from '../auth/token.service.js';
@@ -13,10 +15,8 @@ import { PageSessions } from './page-session.service.js';
 import { HostedPages } from './hosted-page.decorator.js';
 import { PageSession } from './guards/page-session.decorator.js';
 
-const NOTICES: Record<string, string> = {
-  'signed-out': 'You are signed out.',
-  'session-ended': 'Your session has ended. Sign in again.',
-};
+/** `?done=` of the sign-in page: the notice it shows (`pages.notices.*`). */
+const NOTICES = new Set(['signed-out', 'session-ended']);
 
 const LABELS = {
   username: 'The username or email',
@@ -29,13 +29,19 @@ const LABELS = {
 @HostedPages()
 @Controller()
 export class PagesController {
+  /** How the forgot-password answer is worded (explicit or generic) and the link's lifetime. */
+  private readonly reset: Settings['reset'];
+
   constructor(
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
     private readonly auth: AuthService,
     private readonly tokens: TokenService,
     private readonly resets: PasswordResetService,
-  ) {}
+    config: ConfigService<Settings, true>,
+  ) {
+    this.reset = config.get('reset', { infer: true });
+  }
 
   @Get()
   home(@Res() reply: FastifyReply): FastifyReply {
@@ -53,8 +59,7 @@ export class PagesController {
     }
     const done = (request.query as Record<string, string | undefined>).done ?? '';
     return this.renderer.send(reply, session, 'login', {
-      title: 'Sign in',
-      notice: NOTICES[done],
+      noticeKey: NOTICES.has(done) ? `pages.notices.${done}` : undefined,
     });
   }
 
@@ -86,7 +91,7 @@ export class PagesController {
         reply,
         session,
         'login',
-        { title: 'Sign in', username, errors: pageErrors(error, {}, LABELS) },
+        { username, errors: pageErrors(error, {}, LABELS) },
         statusOf(error),
       );
     }
@@ -102,7 +107,6 @@ export class PagesController {
       return this.renderer.redirect(reply, '/login');
     }
     return this.renderer.send(reply, session, 'login-two-factor', {
-      title: 'Two-step verification',
       recovery: (request.query as Record<string, unknown>).recovery === '1',
     });
   }
@@ -138,13 +142,13 @@ export class PagesController {
       const errors = pageErrors(error, { INVALID_TOTP_CODE: 'code' }, LABELS);
       if (error instanceof Error && 'code' in error && error.code === 'CHALLENGE_INVALID') {
         this.sessions.clearChallenge(reply);
-        return this.renderer.send(reply, session, 'login', { title: 'Sign in', errors }, 401);
+        return this.renderer.send(reply, session, 'login', { errors }, 401);
       }
       return this.renderer.send(
         reply,
         session,
         'login-two-factor',
-        { title: 'Two-step verification', recovery, errors },
+        { recovery, errors },
         statusOf(error),
       );
     }
@@ -170,9 +174,7 @@ export class PagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    return this.renderer.send(reply, session, 'forgot-password', {
-      title: 'Forgot your password?',
-    });
+    return this.renderer.send(reply, session, 'forgot-password', {});
   }
 
   @Post('forgot-password')
@@ -185,10 +187,18 @@ export class PagesController {
     const identifier = field(request, 'identifier');
     try {
       const input = await validateForm(ResetRequestDto, request.body, ['identifier']);
-      const { message } = await this.resets.request(input.identifier, ip);
+      await this.resets.request(input.identifier, ip);
+      // The API's `message`, in the page's language.
+      const locale = this.renderer.localeOf(reply, session);
       return this.renderer.send(reply, session, 'forgot-password', {
-        title: 'Check your mail',
-        sent: message,
+        titleKey: 'pages.forgot-password.sentTitle',
+        sent: this.renderer.i18n.t(
+          locale,
+          this.reset.disclosure === 'generic'
+            ? 'pages.forgot-password.sentGeneric'
+            : 'pages.forgot-password.sentExplicit',
+          { validFor: this.renderer.i18n.duration(locale, this.reset.linkTtl) },
+        ),
       });
     } catch (error) {
       return this.renderer.send(
@@ -196,7 +206,6 @@ export class PagesController {
         session,
         'forgot-password',
         {
-          title: 'Forgot your password?',
           identifier,
           errors: pageErrors(
             error,

@@ -3,7 +3,6 @@ import type { FastifyReply } from 'fastify';
 import { TokenService } from '../auth/token.service.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
-import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
 import {
   NewPasswordDto,
   OpenResetDto,
@@ -39,7 +38,6 @@ export class ResetPagesController {
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
     private readonly resets: PasswordResetService,
-    private readonly policy: PasswordPolicyService,
     private readonly tokens: TokenService,
   ) {}
 
@@ -55,10 +53,7 @@ export class ResetPagesController {
         'The address has no reset token. Open the link from the mail exactly as it was sent, or ask for a new one.',
       );
     }
-    return this.renderer.send(reply, session, 'reset-open', {
-      title: 'Reset your password',
-      token,
-    });
+    return this.renderer.send(reply, session, 'reset-open', { token });
   }
 
   @Post()
@@ -174,7 +169,7 @@ export class ResetPagesController {
         reply,
         session,
         'reset-two-factor',
-        { title: 'Confirm it is you', enrol: false, recovery, errors },
+        { enrol: false, recovery, errors },
         status,
       );
     }
@@ -183,7 +178,7 @@ export class ResetPagesController {
       session,
       'reset-two-factor',
       {
-        title: 'Set up your authenticator',
+        titleKey: 'pages.reset-two-factor.enrolTitle',
         enrol: true,
         qrCodeDataUrl: challenge.qrCodeDataUrl,
         secretGroups: groupsOf4(challenge.secret),
@@ -202,15 +197,12 @@ export class ResetPagesController {
     recoveryCodes: string[] | null,
     status: number,
   ): Promise<FastifyReply> {
-    const broken = new Set(errors.rules ?? []);
-    const rules = this.policy
-      .describe()
-      .rules.map((r) => ({ description: r.description, broken: broken.has(r.rule) }));
+    const rules = this.renderer.policyRules(this.renderer.localeOf(reply, session), errors.rules);
     return this.renderer.send(
       reply,
       session,
       'reset-password',
-      { title: 'Choose a new password', rules, recoveryCodes, errors },
+      { rules, recoveryCodes, errors },
       status,
     );
   }
