@@ -120,6 +120,8 @@ describe('MailComposer (HandlebarsAdapter of @nestjs-modules/mailer)', () => {
     expect(mail.text).toContain('链接在5分钟内有效，且只能使用一次。');
     expect(mail.text).toContain('这封邮件由 Portcullis 发送至 alice@example.com。');
     expect(mail.html + mail.text).not.toMatch(/valid for|Hello|This message/);
+    // Its link opens the page in Chinese too.
+    expect(mail.text).toContain('https://id.example.com/reset-password?token=abc&x=1&lang=zh-CN');
   });
 
   it('says how many recovery codes are left, with a plural rule per language', async () => {

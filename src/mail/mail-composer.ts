@@ -111,14 +111,26 @@ export class MailComposer {
 
   /**
    * The values a context holds as numbers, in words of the mail's language: `validForSeconds`
-   * becomes `validFor` ("5 minutes", "5分钟"). A mail queued by a version before languages
+   * becomes `validFor` ("5 minutes", "5分钟"); a link gets `lang=`. A mail queued by a version before languages
    * holds `validFor` (and `how`) in English words already; they are used as they are.
    */
-  private inWords(context: object, locale: Locale): { validFor?: string } {
+  private inWords(context: object, locale: Locale): { validFor?: string; link?: string } {
+    const words: { validFor?: string; link?: string } = {};
     if ('validForSeconds' in context && typeof context.validForSeconds === 'number') {
-      return { validFor: this.i18n.duration(locale, context.validForSeconds) };
+      words.validFor = this.i18n.duration(locale, context.validForSeconds);
     }
-    return {};
+    // A link of a mail that is not in DEFAULT_LOCALE opens its page in the mail's language,
+    // even in a browser that never chose one (`?lang=`, then remembered).
+    if (
+      'link' in context &&
+      typeof context.link === 'string' &&
+      locale !== this.i18n.defaultLocale
+    ) {
+      const url = new URL(context.link);
+      url.searchParams.set('lang', locale);
+      words.link = url.href;
+    }
+    return words;
   }
 
   private render(template: string, context: object, part: Part): Promise<string> {
