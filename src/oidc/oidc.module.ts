@@ -5,6 +5,7 @@ import { PagesModule } from '../pages/pages.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AdminClientsController } from './admin-clients.controller.js';
+import { InteractionFlow } from './interaction-flow.service.js';
 import { InteractionPagesController } from './interaction-pages.controller.js';
 import { OidcClientsRepository } from './oidc-clients.repository.js';
 import { OidcClients } from './oidc-clients.service.js';
@@ -24,6 +25,7 @@ import { OidcStore } from './oidc-store.service.js';
     OidcClients,
     OidcStore,
     OidcProviderService,
+    InteractionFlow,
   ],
   controllers: [AdminClientsController, InteractionPagesController],
 })

@@ -4,7 +4,7 @@ import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AllowedWithTemporaryPassword } from '../common/decorators/allow-password-change.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
-import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
+import { ChangeEmailDto } from '../users/dto/me.dto.js';
 import {
   DisableTwoFactorDto,
   StartTwoFactorSetupDto,
@@ -19,6 +19,7 @@ import { PageSessions } from './page-session.service.js';
 import { HostedPages } from './hosted-page.decorator.js';
 import { PageSession, type SignedInSession } from './guards/page-session.decorator.js';
 import { SignedInPage } from './guards/signed-in-page.guard.js';
+import { SignInService } from './sign-in.service.js';
 
 const NOTICES: Record<string, string> = {
   'password-reset': 'Your password was reset and you are signed in.',
@@ -45,6 +46,7 @@ export class AccountPagesController {
   constructor(
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
+    private readonly signIn: SignInService,
     private readonly users: UsersService,
     private readonly emails: EmailVerificationService,
     private readonly twoFactor: TwoFactorService,
@@ -78,23 +80,11 @@ export class AccountPagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    try {
-      const input = await validateForm(ChangePasswordDto, request.body, [
-        'currentPassword',
-        'newPassword',
-      ]);
-      await this.users.changeOwnPassword(
-        session.user.userId,
-        session.user.sessionId,
-        input.currentPassword,
-        input.newPassword,
-        ip,
-      );
-      return this.renderer.redirect(reply, '/account?done=password');
-    } catch (error) {
-      const errors = pageErrors(error, { INVALID_CREDENTIALS: 'currentPassword' }, LABELS);
-      return this.renderPassword(reply, session, errors, statusOf(error));
+    const refused = await this.signIn.changePassword(session.user, request, ip);
+    if (refused) {
+      return this.renderPassword(reply, session, refused.errors, refused.status);
     }
+    return this.renderer.redirect(reply, '/account?done=password');
   }
 
   @Post('email')

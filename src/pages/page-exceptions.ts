@@ -6,10 +6,33 @@ export class PageRedirect extends Error {
   }
 }
 
+/** What the plain error page (templates/pages/error.hbs) says. */
+export interface ErrorPageWords {
+  title: string;
+  heading: string;
+  message: string;
+}
+
+/** A refusal that the pages exception filter answers with the plain error page. */
+export class ErrorPage extends Error {
+  constructor(
+    readonly status: number,
+    readonly words: ErrorPageWords,
+  ) {
+    super(words.heading);
+    this.name = 'ErrorPage';
+  }
+}
+
 /** A form post whose CSRF token is not this browser's: answered with the 403 "form expired" page. */
-export class FormExpired extends Error {
+export class FormExpired extends ErrorPage {
   constructor() {
-    super('the form did not carry the CSRF token of this browser');
+    super(403, {
+      title: 'Please try again',
+      heading: 'This form has expired',
+      message:
+        'For your safety the form could not be accepted (it was open too long, or came from another site). Go back, reload the page and try again.',
+    });
     this.name = 'FormExpired';
   }
 }

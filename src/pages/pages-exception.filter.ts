@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error.js';
-import { FormExpired, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
+import { ErrorPage, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
 import { pageErrors, statusOf } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { type PageSession, PageSessions } from './page-session.service.js';
@@ -53,9 +53,10 @@ export function isResetLinkProblem(error: unknown): error is AppError {
 
 /**
  * How a page answers what its guards and handlers throw: a redirect (PageRedirect, or
- * TWO_FACTOR_REQUIRED in the reset flow), the "form expired" page for a CSRF refusal, the
- * link-problem page for a dead reset link or session, and for anything unexpected a logged
- * error and the plain error page (all rendered from templates/pages).
+ * TWO_FACTOR_REQUIRED in the reset flow), the plain error page in the words of an ErrorPage
+ * (FormExpired for a CSRF refusal, an application's sign-in that expired), the link-problem
+ * page for a dead reset link or session, and for anything unexpected a logged error and the
+ * plain error page (all rendered from templates/pages).
  */
 @Catch()
 @Injectable()
@@ -97,19 +98,8 @@ export class PagesExceptionFilter implements ExceptionFilter {
       await this.renderer.redirect(reply, exception.to);
       return;
     }
-    if (exception instanceof FormExpired) {
-      await this.renderer.send(
-        reply,
-        session,
-        'error',
-        {
-          title: 'Please try again',
-          heading: 'This form has expired',
-          message:
-            'For your safety the form could not be accepted (it was open too long, or came from another site). Go back, reload the page and try again.',
-        },
-        403,
-      );
+    if (exception instanceof ErrorPage) {
+      await this.renderer.send(reply, session, 'error', { ...exception.words }, exception.status);
       return;
     }
     if (exception instanceof AppError && exception.code === 'TWO_FACTOR_REQUIRED') {
