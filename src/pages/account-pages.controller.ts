@@ -1,4 +1,4 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AllowedWithTemporaryPassword } from '../common/decorators/allow-password-change.decorator.js';
@@ -34,7 +34,6 @@ const NOTICES: Record<string, string> = {
 const LABELS = {
   email: 'The email address',
   currentPassword: 'The current password',
-  newPassword: 'The new password',
   code: 'The code',
 };
 
@@ -55,18 +54,17 @@ export class AccountPagesController {
   @Get()
   async home(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
+    @Query('done') done: unknown,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const done = (request.query as Record<string, string | undefined>).done ?? '';
-    return this.renderHome(reply, session, { fields: {} }, 200, NOTICES[done]);
+    const notice = typeof done === 'string' ? NOTICES[done] : undefined;
+    return this.renderHome(reply, session, { fields: {} }, 200, notice);
   }
 
   @Get('password')
   @AllowedWithTemporaryPassword()
   async passwordForm(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
     return this.renderPassword(reply, session, { fields: {} }, 200);
@@ -115,7 +113,6 @@ export class AccountPagesController {
   @Post('email/resend')
   async resendEmailLink(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
@@ -130,7 +127,6 @@ export class AccountPagesController {
   @Post('email/cancel')
   async cancelEmailChange(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
