@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error.js';
+import { errorForLog } from '../common/errors/problem-details.filter.js';
 import { ErrorPage, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
 import { pageErrors, statusOf } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
@@ -173,10 +174,7 @@ export class PagesExceptionFilter implements ExceptionFilter {
       msg: 'unhandled error on a page',
       requestId: request.id,
       route: request.routeOptions?.url,
-      error:
-        exception instanceof Error
-          ? { name: exception.name, message: exception.message, stack: exception.stack }
-          : String(exception),
+      error: errorForLog(exception),
     });
   }
 }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import type { FastifyReply } from 'fastify';
 import { SecretBox } from '../../common/crypto/secret-box.js';
 import type { Settings } from '../../config/settings.js';
@@ -13,7 +12,7 @@ import {
   PageSessions,
   SESSION_COOKIE,
 } from '../page-session.service.js';
-import { PageSession } from './page-session.decorator.js';
+import { pageSessionOf } from './page-session.decorator.js';
 import { PageSessionGuard } from './page-session.guard.js';
 
 type Request = { method: string; cookies: Record<string, string>; pageSession?: Loaded };
@@ -67,82 +66,65 @@ function signedInCookie(service: PageSessions, sid: string): string {
   return reply.set[SESSION_COOKIE];
 }
 
+/** Runs the guard on a request with these cookies; it must let every browser through. */
+async function guarded(service: PageSessions, cookies: Record<string, string>, method = 'GET') {
+  const request: Request = { method, cookies };
+  const reply = replyKeepingCookies();
+  await expect(new PageSessionGuard(service).canActivate(contextOf(request, reply))).resolves.toBe(
+    true,
+  );
+  return { request, reply, session: request.pageSession };
+}
+
 describe('PageSessionGuard', () => {
   it("puts a signed-in browser's session on the request, for @PageSession()", async () => {
     const { service } = pageSessions();
-    const request: Request = {
-      method: 'GET',
-      cookies: { [SESSION_COOKIE]: signedInCookie(service, 's1') },
-    };
-    const reply = replyKeepingCookies();
-    const guard = new PageSessionGuard(service);
-    await expect(guard.canActivate(contextOf(request, reply))).resolves.toBe(true);
-    expect(request.pageSession?.user).toMatchObject({
+    const { request, session } = await guarded(service, {
+      [SESSION_COOKIE]: signedInCookie(service, 's1'),
+    });
+    expect(session?.user).toMatchObject({
       userId: 'u1',
       sessionId: 's1',
       refreshToken: 'r1',
       username: 'ada',
     });
-    expect(request.pageSession?.csrf).toMatch(/^[\w-]{43}$/);
-    // The handler's parameter is that very session.
-    class Target {
-      handler(@PageSession() _session: Loaded): void {}
-    }
-    const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, Target, 'handler') as Record<
-      string,
-      { factory: (data: unknown, context: ExecutionContext) => unknown }
-    >;
-    const factory = Object.values(args)[0].factory;
-    expect(factory(undefined, contextOf(request, reply))).toBe(request.pageSession);
+    expect(session?.csrf).toMatch(/^[\w-]{43}$/);
+    // The handler's parameter (@PageSession()) is that very session.
+    expect(pageSessionOf(request as never)).toBe(session);
   });
 
   it('lets a browser without a cookie through as anonymous, with a fresh CSRF token cookie', async () => {
-    const { service } = pageSessions();
-    const request: Request = { method: 'GET', cookies: {} };
-    const reply = replyKeepingCookies();
-    await expect(
-      new PageSessionGuard(service).canActivate(contextOf(request, reply)),
-    ).resolves.toBe(true);
-    expect(request.pageSession?.user).toBeNull();
+    const { reply, session } = await guarded(pageSessions().service, {});
+    expect(session?.user).toBeNull();
     expect(reply.set[SESSION_COOKIE]).toBeDefined();
-    expect(reply.set[SESSION_COOKIE]).not.toContain(request.pageSession!.csrf);
+    expect(reply.set[SESSION_COOKIE]).not.toContain(session!.csrf);
   });
 
   it('treats a session revoked on the server as signed out, and replaces its cookie', async () => {
     const { service, live } = pageSessions();
     const cookie = signedInCookie(service, 's1');
     live.delete('s1');
-    const request: Request = { method: 'POST', cookies: { [SESSION_COOKIE]: cookie } };
-    const reply = replyKeepingCookies();
-    await expect(
-      new PageSessionGuard(service).canActivate(contextOf(request, reply)),
-    ).resolves.toBe(true);
-    expect(request.pageSession?.user).toBeNull();
+    const { reply, session } = await guarded(service, { [SESSION_COOKIE]: cookie }, 'POST');
+    expect(session?.user).toBeNull();
     expect(reply.set[SESSION_COOKIE]).toBeDefined();
     expect(reply.set[SESSION_COOKIE]).not.toBe(cookie);
   });
 
   it('treats a forged cookie as no session', async () => {
     const { service, lookups } = pageSessions();
-    const request: Request = { method: 'GET', cookies: { [SESSION_COOKIE]: 'forged.value' } };
-    await new PageSessionGuard(service).canActivate(contextOf(request, replyKeepingCookies()));
-    expect(request.pageSession?.user).toBeNull();
+    const { session } = await guarded(service, { [SESSION_COOKIE]: 'forged.value' });
+    expect(session?.user).toBeNull();
     expect(lookups).toEqual([]);
   });
 
   it('reads the session once per request, however many guards ask', async () => {
     const { service, lookups } = pageSessions();
-    const request: Request = {
-      method: 'GET',
-      cookies: { [SESSION_COOKIE]: signedInCookie(service, 's1') },
-    };
-    const reply = replyKeepingCookies();
-    const guard = new PageSessionGuard(service);
-    await guard.canActivate(contextOf(request, reply));
-    const first = request.pageSession;
-    await guard.canActivate(contextOf(request, reply));
+    const { request, reply, session } = await guarded(service, {
+      [SESSION_COOKIE]: signedInCookie(service, 's1'),
+    });
+    await new PageSessionGuard(service).canActivate(contextOf(request, reply));
     await service.load(request as never, reply);
-    expect(request.pageSession).toBe(first);
+    expect(request.pageSession).toBe(session);
     expect(lookups).toEqual(['s1']);
   });
 });
