@@ -9,6 +9,7 @@ import { pageErrors, statusOf, validateForm } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { HostedPages } from './hosted-page.decorator.js';
+import { safeReturnPath } from './return-path.js';
 import { PageSession } from './guards/page-session.decorator.js';
 import { SignInChallenge, TwoFactorStep } from './guards/two-factor-step.guard.js';
 import { SignInService } from './sign-in.service.js';
@@ -43,13 +44,16 @@ export class PagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    const query = request.query as Record<string, string | undefined>;
+    const next = safeReturnPath(query.next);
     if (session.user) {
-      return this.renderer.redirect(reply, '/account');
+      return this.renderer.redirect(reply, next ?? '/account');
     }
-    const done = (request.query as Record<string, string | undefined>).done ?? '';
+    const done = query.done ?? '';
     return this.renderer.send(reply, session, 'login', {
       title: 'Sign in',
       notice: NOTICES[done],
+      next,
     });
   }
 
@@ -60,18 +64,23 @@ export class PagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
+    // Where the browser was going when it was sent here (a page of ours, or nowhere).
+    const next = safeReturnPath(field(request, 'next'));
     const step = await this.signIn.withPassword(request, reply, ip);
     switch (step.next) {
       case 'two-factor':
-        return this.renderer.redirect(reply, '/login/two-factor');
+        return this.renderer.redirect(
+          reply,
+          next ? `/login/two-factor?next=${encodeURIComponent(next)}` : '/login/two-factor',
+        );
       case 'signed-in':
-        return this.renderer.redirect(reply, '/account');
+        return this.renderer.redirect(reply, next ?? '/account');
       case 'retry':
         return this.renderer.send(
           reply,
           session,
           'login',
-          { title: 'Sign in', username: field(request, 'username'), errors: step.errors },
+          { title: 'Sign in', username: field(request, 'username'), next, errors: step.errors },
           step.status,
         );
     }
@@ -82,11 +91,15 @@ export class PagesController {
   async twoFactorForm(
     @PageSession() session: PageSession,
     @Query('recovery') recovery: unknown,
+    @Query('next') nextParam: unknown,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    const next = safeReturnPath(nextParam);
     return this.renderer.send(reply, session, 'login-two-factor', {
       title: 'Two-step verification',
       recovery: recovery === '1',
+      next,
+      nextQuery: next ? encodeURIComponent(next) : null,
     });
   }
 
@@ -99,16 +112,17 @@ export class PagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
+    const next = safeReturnPath(field(request, 'next'));
     const step = await this.signIn.withCode(challenge, request, reply, ip);
     switch (step.next) {
       case 'signed-in':
-        return this.renderer.redirect(reply, '/account');
+        return this.renderer.redirect(reply, next ?? '/account');
       case 'start-again':
         return this.renderer.send(
           reply,
           session,
           'login',
-          { title: 'Sign in', errors: step.errors },
+          { title: 'Sign in', next, errors: step.errors },
           step.status,
         );
       case 'retry':
@@ -119,6 +133,8 @@ export class PagesController {
           {
             title: 'Two-step verification',
             recovery: field(request, 'recovery') === '1',
+            next,
+            nextQuery: next ? encodeURIComponent(next) : null,
             errors: step.errors,
           },
           step.status,
