@@ -47,3 +47,14 @@ export class ResetLinkProblem extends Error {
     this.name = 'ResetLinkProblem';
   }
 }
+
+/** A page the browser may not see, or that does not exist: the error page with this status. */
+export class PageProblem extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409,
+    readonly page: { title: string; heading: string; message: string },
+  ) {
+    super(`${status} ${page.heading}`);
+    this.name = 'PageProblem';
+  }
+}

@@ -8,7 +8,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error.js';
 import { errorForLog } from '../common/errors/problem-details.filter.js';
-import { ErrorPage, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
+import { ErrorPage, PageProblem, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
 import { pageErrors, statusOf } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { type PageSession, PageSessions } from './page-session.service.js';
@@ -97,6 +97,10 @@ export class PagesExceptionFilter implements ExceptionFilter {
   ): Promise<void> {
     if (exception instanceof PageRedirect) {
       await this.renderer.redirect(reply, exception.to);
+      return;
+    }
+    if (exception instanceof PageProblem) {
+      await this.renderer.send(reply, session, 'error', exception.page, exception.status);
       return;
     }
     if (exception instanceof ErrorPage) {
