@@ -28,5 +28,7 @@ import { OidcStore } from './oidc-store.service.js';
     InteractionFlow,
   ],
   controllers: [AdminClientsController, InteractionPagesController],
+  // The admin console manages clients through the same service as the admin API.
+  exports: [OidcClients],
 })
 export class OidcModule {}
