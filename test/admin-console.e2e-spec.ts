@@ -222,6 +222,25 @@ describe('admin console', () => {
     });
   });
 
+  describe('in Simplified Chinese', () => {
+    it('speaks the language of ?lang=, remembered for the next pages, also on its 403 page', async () => {
+      const page = await browser.get('/admin/users?lang=zh-CN');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<html lang="zh-CN">');
+      expect(page.text).toContain('<h1>用户</h1>');
+      expect(page.text).toContain('创建用户');
+      const next = await browser.get('/admin/clients');
+      expect(next.text).toContain('<h1>OpenID Connect 客户端</h1>');
+      await browser.get('/admin/users?lang=en');
+      const user = await createUser(t);
+      const visitor = new Browser(t);
+      await visitor.signIn(user);
+      const refused = await visitor.get('/admin/users?lang=zh-CN');
+      expect(refused.status).toBe(403);
+      expect(refused.text).toContain('此页面仅供管理员使用');
+    });
+  });
+
   describe('users', () => {
     it('creates a user, showing each broken password rule first', async () => {
       await browser.get('/admin/users/new');

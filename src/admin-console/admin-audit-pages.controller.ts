@@ -12,16 +12,15 @@ import { HostedPages } from '../pages/hosted-page.decorator.js';
 import { PageSession, type SignedInSession } from '../pages/guards/page-session.decorator.js';
 import { UsersService } from '../users/users.service.js';
 import { type FormFields, queryInput, text, validated } from './console-forms.js';
-import { asFormErrors, consoleErrors, sendConsolePage } from './console-pages.js';
+import {
+  asFormErrors,
+  consoleErrors,
+  type ConsoleText,
+  consoleText,
+  sendConsolePage,
+} from './console-pages.js';
 import { ConsoleViews, pager } from './console-views.service.js';
 import { AdminPage } from './guards/admin-page.guard.js';
-
-const LABELS = {
-  userId: 'The user',
-  type: 'The event type',
-  page: 'The page number',
-  pageSize: 'The page size',
-};
 
 /** The audit trail of everyone, newest first, filtered by user (name or id) and event type. */
 @AdminPage()
@@ -40,11 +39,12 @@ export class AdminAuditPagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    const t = consoleText(this.renderer, reply, session);
     const query = request.query as FormFields;
     const who = text(query, 'user').trim();
     const type = text(query, 'type');
     const shown = {
-      title: 'Audit trail',
+      title: t('admin.audit.title'),
       filterUser: who,
       types: AUDIT_EVENT_TYPES.map((value) => ({ value, selected: value === type })),
       rows: [],
@@ -52,7 +52,7 @@ export class AdminAuditPagesController {
     try {
       const q = await validated(
         AuditQueryDto,
-        { ...queryInput(query, ['type', 'page', 'pageSize']), ...(await this.userFilter(who)) },
+        { ...queryInput(query, ['type', 'page', 'pageSize']), ...(await this.userFilter(who, t)) },
         'query',
       );
       const { rows, total } = await this.views.auditPage(q);
@@ -67,7 +67,7 @@ export class AdminAuditPagesController {
         pager: pager('/admin/audit', filters, q.page, q.pageSize, total),
       });
     } catch (error) {
-      const errors = asFormErrors(consoleErrors(error, { USER_NOT_FOUND: 'userId' }, LABELS));
+      const errors = asFormErrors(consoleErrors(error, { USER_NOT_FOUND: 'userId' }, t));
       return sendConsolePage(
         this.renderer,
         reply,
@@ -84,12 +84,12 @@ export class AdminAuditPagesController {
    * The user filter as the API takes it (userId): an id as typed (events outlive a deleted
    * user), or the id of the user with this username or email.
    */
-  private async userFilter(who: string): Promise<{ userId?: string }> {
+  private async userFilter(who: string, t: ConsoleText): Promise<{ userId?: string }> {
     if (who === '') {
       return {};
     }
     if (who.length > EMAIL_MAX_LENGTH) {
-      throw new AppError('VALIDATION_FAILED', 'The user filter is too long.', {
+      throw new AppError('VALIDATION_FAILED', t('admin.audit.userTooLong'), {
         errors: [{ field: 'userId', rule: 'maxLength', message: 'userId is too long' }],
       });
     }
@@ -98,7 +98,7 @@ export class AdminAuditPagesController {
     }
     const user = await this.users.findByLogin(who);
     if (!user) {
-      throw new AppError('USER_NOT_FOUND', `There is no user with the username or email "${who}".`);
+      throw new AppError('USER_NOT_FOUND', t('admin.audit.unknownUser', { who }));
     }
     return { userId: user.id };
   }

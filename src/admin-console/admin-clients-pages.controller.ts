@@ -18,28 +18,29 @@ import {
 } from './console-forms.js';
 import {
   asFormErrors,
-  consoleErrors,
   asPageProblem,
   clientIdOf,
+  consoleErrors,
+  type ConsoleText,
+  consoleText,
   found,
   sendConsolePage,
 } from './console-pages.js';
 import { ConsoleViews } from './console-views.service.js';
 import { AdminPage } from './guards/admin-page.guard.js';
 
-const LABELS = {
-  name: 'The name',
-  redirectUris: 'The redirect URIs',
-  postLogoutRedirectUris: 'The post-logout redirect URIs',
-  public: 'Public',
-  firstParty: 'First-party',
+/** `?done=` after an action, and the notice it shows. */
+const NOTICES: Record<string, string> = {
+  created: 'admin.clients.notices.created',
+  updated: 'admin.clients.notices.updated',
+  deleted: 'admin.clients.notices.deleted',
 };
 
-const NOTICES: Record<string, string> = {
-  created: 'The client was created.',
-  updated: 'The changes were saved.',
-  deleted: 'The client was deleted; every token it held stopped working.',
-};
+/** The notice of a `?done=` value, in the page's language. */
+function noticeOf(t: ConsoleText, fields: FormFields): string | undefined {
+  const key = NOTICES[text(fields, 'done')];
+  return key ? t(key) : undefined;
+}
 
 /** OpenID Connect clients: list, register (the secret shown once), edit, new secret, delete. */
 @AdminPage()
@@ -58,10 +59,11 @@ export class AdminClientsPagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    const t = consoleText(this.renderer, reply, session);
     const clients = await this.clients.list();
     return sendConsolePage(this.renderer, reply, session, 'clients', 'clients', {
-      title: 'OpenID Connect clients',
-      notice: NOTICES[text(request.query as FormFields, 'done')],
+      title: t('admin.clients.title'),
+      notice: noticeOf(t, request.query as FormFields),
       clients: clients.map((c) => this.views.client(c)),
     });
   }
@@ -90,13 +92,19 @@ export class AdminClientsPagesController {
       }
       return this.renderSecret(reply, session, created, created.clientSecret, true);
     } catch (error) {
-      return this.renderNew(reply, session, consoleErrors(error, {}, LABELS), statusOf(error), {
-        name: text(body, 'name'),
-        redirectUris: text(body, 'redirectUris'),
-        postLogoutRedirectUris: text(body, 'postLogoutRedirectUris'),
-        public: ticked(body, 'public'),
-        firstParty: ticked(body, 'firstParty'),
-      });
+      return this.renderNew(
+        reply,
+        session,
+        consoleErrors(error, {}, consoleText(this.renderer, reply, session)),
+        statusOf(error),
+        {
+          name: text(body, 'name'),
+          redirectUris: text(body, 'redirectUris'),
+          postLogoutRedirectUris: text(body, 'postLogoutRedirectUris'),
+          public: ticked(body, 'public'),
+          firstParty: ticked(body, 'firstParty'),
+        },
+      );
     }
   }
 
@@ -107,7 +115,10 @@ export class AdminClientsPagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const notice = NOTICES[text(request.query as FormFields, 'done')];
+    const notice = noticeOf(
+      consoleText(this.renderer, reply, session),
+      request.query as FormFields,
+    );
     return this.renderClient(reply, session, clientIdOf(rawId), { fields: {} }, 200, null, notice);
   }
 
@@ -126,7 +137,11 @@ export class AdminClientsPagesController {
       await this.clients.update(clientId, changes, { id: session.user.userId, ip });
       return this.renderer.redirect(reply, `/admin/clients/${clientId}?done=updated`);
     } catch (error) {
-      const errors = consoleErrors(asPageProblem(error), {}, LABELS);
+      const errors = consoleErrors(
+        asPageProblem(error),
+        {},
+        consoleText(this.renderer, reply, session),
+      );
       return this.renderClient(reply, session, clientId, errors, statusOf(error), {
         name: text(body, 'name'),
         redirectUrisText: text(body, 'redirectUris'),
@@ -150,7 +165,9 @@ export class AdminClientsPagesController {
       const client = await found(this.clients.get(clientId));
       return this.renderSecret(reply, session, client, secret, false);
     } catch (error) {
-      const errors = asFormErrors(consoleErrors(asPageProblem(error), {}, LABELS));
+      const errors = asFormErrors(
+        consoleErrors(asPageProblem(error), {}, consoleText(this.renderer, reply, session)),
+      );
       return this.renderClient(reply, session, clientId, errors, statusOf(error), null);
     }
   }
@@ -163,7 +180,13 @@ export class AdminClientsPagesController {
   ): Promise<FastifyReply> {
     const client = await found(this.clients.get(clientIdOf(rawId)));
     return sendConsolePage(this.renderer, reply, session, 'clients', 'client-delete', {
-      title: `Delete ${client.name}`,
+      title: consoleText(
+        this.renderer,
+        reply,
+        session,
+      )('admin.clientDelete.title', {
+        name: client.name,
+      }),
       client: this.views.client(client),
     });
   }
@@ -192,7 +215,11 @@ export class AdminClientsPagesController {
       session,
       'clients',
       'client-new',
-      { title: 'Register a client', errors, values },
+      {
+        title: consoleText(this.renderer, reply, session)('admin.clientNew.title'),
+        errors,
+        values,
+      },
       status,
     );
   }
@@ -211,7 +238,11 @@ export class AdminClientsPagesController {
       'clients',
       'client-secret',
       {
-        title: created ? 'Client created' : 'New client secret',
+        title: consoleText(
+          this.renderer,
+          reply,
+          session,
+        )(created ? 'admin.clientSecret.createdTitle' : 'admin.clientSecret.rotatedTitle'),
         created,
         client: this.views.client(client),
         secret,

@@ -25,6 +25,8 @@ import {
   asFormErrors,
   asPageProblem,
   consoleErrors,
+  type ConsoleText,
+  consoleText,
   found,
   sendConsolePage,
   userIdOf,
@@ -32,29 +34,22 @@ import {
 import { ConsoleViews, pager } from './console-views.service.js';
 import { AdminPage } from './guards/admin-page.guard.js';
 
-const LABELS = {
-  username: 'The username',
-  password: 'The password',
-  email: 'The email address',
-  emailVerified: 'Verified',
-  roles: 'The roles',
-  temporaryPassword: 'Temporary password',
-  temporary: 'Temporary password',
-  search: 'The search',
-  page: 'The page number',
-  pageSize: 'The page size',
+/** `?done=` after an action, and the notice it shows. */
+const NOTICES: Record<string, string> = {
+  created: 'admin.users.notices.created',
+  updated: 'admin.users.notices.updated',
+  disabled: 'admin.users.notices.disabled',
+  enabled: 'admin.users.notices.enabled',
+  password: 'admin.users.notices.password',
+  'two-factor-reset': 'admin.users.notices.twoFactorReset',
+  deleted: 'admin.users.notices.deleted',
 };
 
-const NOTICES: Record<string, string> = {
-  created: 'The user was created.',
-  updated: 'The changes were saved.',
-  disabled: 'The user is disabled: they cannot sign in, and all their sessions ended.',
-  enabled: 'The user is enabled again.',
-  password: "The new password is set. All the user's sessions ended.",
-  'two-factor-reset':
-    'Two-factor authentication was reset: the user signs in with the password alone until they turn it on again.',
-  deleted: 'The user was deleted.',
-};
+/** The notice of a `?done=` value, in the page's language. */
+function noticeOf(t: ConsoleText, fields: FormFields): string | undefined {
+  const key = NOTICES[text(fields, 'done')];
+  return key ? t(key) : undefined;
+}
 
 /** Which form of the user page an error belongs to, and what it had typed (never a password). */
 interface UserForm {
@@ -87,9 +82,10 @@ export class AdminUsersPagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    const t = consoleText(this.renderer, reply, session);
     const query = request.query as FormFields;
     const search = text(query, 'search');
-    const notice = NOTICES[text(query, 'done')];
+    const notice = noticeOf(t, query);
     try {
       const q = await validated(
         ListUsersQueryDto,
@@ -102,21 +98,21 @@ export class AdminUsersPagesController {
         pageSize: q.pageSize === 20 ? undefined : `${q.pageSize}`,
       };
       return sendConsolePage(this.renderer, reply, session, 'users', 'users', {
-        title: 'Users',
+        title: t('admin.users.title'),
         notice,
         search,
         users: items.map((u) => this.views.user(u)),
         pager: pager('/admin/users', filters, q.page, q.pageSize, total),
       });
     } catch (error) {
-      const errors = asFormErrors(consoleErrors(error, {}, LABELS));
+      const errors = asFormErrors(consoleErrors(error, {}, t));
       return sendConsolePage(
         this.renderer,
         reply,
         session,
         'users',
         'users',
-        { title: 'Users', search, users: [], errors },
+        { title: t('admin.users.title'), search, users: [], errors },
         statusOf(error),
       );
     }
@@ -141,16 +137,13 @@ export class AdminUsersPagesController {
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
     const body = request.body;
+    const t = consoleText(this.renderer, reply, session);
     try {
       const input = await validated(CreateUserDto, newUserInput(body));
       const user = await this.users.create(input, { id: session.user.userId, ip });
       return this.renderer.redirect(reply, `/admin/users/${user.id}?done=created`);
     } catch (error) {
-      const errors = consoleErrors(
-        error,
-        { USERNAME_TAKEN: 'username', EMAIL_TAKEN: 'email' },
-        LABELS,
-      );
+      const errors = consoleErrors(error, { USERNAME_TAKEN: 'username', EMAIL_TAKEN: 'email' }, t);
       return this.renderNewUser(reply, session, errors, statusOf(error), {
         username: text(body, 'username'),
         email: text(body, 'email'),
@@ -168,7 +161,10 @@ export class AdminUsersPagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const notice = NOTICES[text(request.query as FormFields, 'done')];
+    const notice = noticeOf(
+      consoleText(this.renderer, reply, session),
+      request.query as FormFields,
+    );
     return this.renderUser(reply, session, userIdOf(rawId), { fields: {} }, 200, null, notice);
   }
 
@@ -190,7 +186,7 @@ export class AdminUsersPagesController {
       const errors = consoleErrors(
         asPageProblem(error),
         { EMAIL_TAKEN: 'email', SELF_LOCKOUT: 'roles' },
-        LABELS,
+        consoleText(this.renderer, reply, session),
       );
       return this.renderUser(reply, session, id, errors, statusOf(error), {
         form: 'details',
@@ -240,7 +236,11 @@ export class AdminUsersPagesController {
       });
       return this.renderer.redirect(reply, `/admin/users/${id}?done=password`);
     } catch (error) {
-      const errors = consoleErrors(asPageProblem(error), {}, LABELS);
+      const errors = consoleErrors(
+        asPageProblem(error),
+        {},
+        consoleText(this.renderer, reply, session),
+      );
       return this.renderUser(reply, session, id, errors, statusOf(error), {
         form: 'password',
         values: { temporary: ticked(request.body, 'temporary') },
@@ -282,7 +282,11 @@ export class AdminUsersPagesController {
       await this.users.delete(id, { id: session.user.userId, ip });
       return this.renderer.redirect(reply, '/admin/users?done=deleted');
     } catch (error) {
-      const errors = consoleErrors(asPageProblem(error), {}, LABELS);
+      const errors = consoleErrors(
+        asPageProblem(error),
+        {},
+        consoleText(this.renderer, reply, session),
+      );
       return this.renderDelete(reply, session, id, errors, statusOf(error));
     }
   }
@@ -301,7 +305,11 @@ export class AdminUsersPagesController {
         `/admin/users/${id}?done=${disabled ? 'disabled' : 'enabled'}`,
       );
     } catch (error) {
-      const errors = consoleErrors(asPageProblem(error), {}, LABELS);
+      const errors = consoleErrors(
+        asPageProblem(error),
+        {},
+        consoleText(this.renderer, reply, session),
+      );
       return this.renderUser(reply, session, id, errors, statusOf(error), { form: 'state' });
     }
   }
@@ -320,7 +328,7 @@ export class AdminUsersPagesController {
       'users',
       'user-new',
       {
-        title: 'Create a user',
+        title: consoleText(this.renderer, reply, session)('admin.userNew.title'),
         errors,
         values,
         rules: this.views.passwordRules(errors.rules),
@@ -387,7 +395,13 @@ export class AdminUsersPagesController {
       'users',
       'user-delete',
       {
-        title: `Delete ${user.username}`,
+        title: consoleText(
+          this.renderer,
+          reply,
+          session,
+        )('admin.userDelete.title', {
+          username: user.username,
+        }),
         u: this.views.user(user),
         self: id === session.user.userId,
         errors: asFormErrors(errors),

@@ -3,6 +3,7 @@ import { isUUID } from 'class-validator';
 import { AppError } from '../common/errors/app-error.js';
 import { type FieldFor, type PageErrors, pageErrors } from '../pages/page-errors.js';
 import { PageProblem } from '../pages/page-exceptions.js';
+import type { MessageValues } from '../i18n/i18n.service.js';
 import type { PageData, PageRenderer } from '../pages/page-renderer.js';
 import type { SignedInSession } from '../pages/guards/page-session.decorator.js';
 
@@ -35,12 +36,9 @@ export function asFormErrors(errors: PageErrors): PageErrors {
 
 const notFound = (what: 'user' | 'client') =>
   new PageProblem(404, {
-    title: 'Not found',
-    heading: what === 'user' ? 'There is no such user' : 'There is no such client',
-    message:
-      what === 'user'
-        ? 'The user may have been deleted. Go back to the list of users.'
-        : 'The client may have been deleted. Go back to the list of clients.',
+    title: 'admin.notFound.title',
+    heading: `admin.notFound.${what}Heading`,
+    message: `admin.notFound.${what}Message`,
   });
 
 /** A user id from the path: a UUID (as the API's ParseUUIDPipe), else the 404 page. */
@@ -79,15 +77,48 @@ export async function found<T>(lookup: Promise<T>): Promise<T> {
   }
 }
 
+/** A message of the catalogue in the language of this page. */
+export type ConsoleText = (key: string, values?: MessageValues) => string;
+
+/** The catalogue in the language this page answers in (`?lang=`, cookie, browser, default). */
+export function consoleText(
+  renderer: PageRenderer,
+  reply: FastifyReply,
+  session: SignedInSession,
+): ConsoleText {
+  const locale = renderer.localeOf(reply, session);
+  return (key, values) => renderer.i18n.t(locale, key, values);
+}
+
+/** The console's form fields and query parameters, as errors name them. */
+const FIELD_LABELS: Record<string, string> = {
+  username: 'admin.labels.username',
+  password: 'admin.labels.password',
+  email: 'admin.labels.email',
+  emailVerified: 'admin.labels.emailVerified',
+  roles: 'admin.labels.roles',
+  temporaryPassword: 'admin.labels.temporary',
+  temporary: 'admin.labels.temporary',
+  search: 'admin.labels.search',
+  page: 'admin.labels.page',
+  pageSize: 'admin.labels.pageSize',
+  userId: 'admin.labels.user',
+  type: 'admin.labels.type',
+  name: 'admin.labels.name',
+  redirectUris: 'admin.labels.redirectUris',
+  postLogoutRedirectUris: 'admin.labels.postLogoutRedirectUris',
+  public: 'admin.labels.public',
+  firstParty: 'admin.labels.firstParty',
+};
+
 /**
- * pageErrors, with the field's label also where a message names the field inside a sentence
- * ("Each of redirectUris must be…" → "Each of the redirect URIs must be…").
+ * pageErrors with the console's field labels, also where a message names the field inside a
+ * sentence ("Each of redirectUris must be…" → "Each of the redirect URIs must be…").
  */
-export function consoleErrors(
-  error: unknown,
-  fieldFor: FieldFor,
-  labels: Record<string, string>,
-): PageErrors {
+export function consoleErrors(error: unknown, fieldFor: FieldFor, t: ConsoleText): PageErrors {
+  const labels = Object.fromEntries(
+    Object.entries(FIELD_LABELS).map(([field, key]) => [field, t(key)]),
+  );
   const errors = pageErrors(error, fieldFor, labels);
   for (const [field, messages] of Object.entries(errors.fields)) {
     const label = labels[field];

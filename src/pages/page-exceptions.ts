@@ -48,7 +48,10 @@ export class ResetLinkProblem extends Error {
   }
 }
 
-/** A page the browser may not see, or that does not exist: the error page with this status. */
+/**
+ * A page the browser may not see, or that does not exist: the error page with this status.
+ * `page` holds message keys of the catalogues, said in the page's language.
+ */
 export class PageProblem extends Error {
   constructor(
     readonly status: 400 | 403 | 404 | 409,

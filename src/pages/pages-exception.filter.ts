@@ -100,7 +100,16 @@ export class PagesExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof PageProblem) {
-      await this.renderer.send(reply, session, 'error', exception.page, exception.status);
+      const locale = this.renderer.localeOf(reply, session);
+      const say = (key: string) => this.renderer.i18n.t(locale, key);
+      const { title, heading, message } = exception.page;
+      await this.renderer.send(
+        reply,
+        session,
+        'error',
+        { title: say(title), heading: say(heading), message: say(message) },
+        exception.status,
+      );
       return;
     }
     if (exception instanceof ErrorPage) {

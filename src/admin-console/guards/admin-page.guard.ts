@@ -59,9 +59,9 @@ export class AdminPageGuard implements CanActivate {
         },
       });
       throw new PageProblem(403, {
-        title: 'Not allowed',
-        heading: 'This page is for administrators',
-        message: 'Your account does not have the admin role. Ask an administrator if you need it.',
+        title: 'admin.forbidden.title',
+        heading: 'admin.forbidden.heading',
+        message: 'admin.forbidden.message',
       });
     }
     return true;
