@@ -321,6 +321,9 @@ describe('admin console', () => {
       );
       const second = await browser.get(`/admin/users?search=${prefix}&pageSize=2&page=2`);
       expect(second.text).toContain(created[2].username);
+      for (const path of ['/admin/users?done=constructor', '/admin/clients?done=__proto__']) {
+        expect((await browser.get(path)).status).toBe(200);
+      }
       for (const query of ['page=0', 'page=abc', 'pageSize=1000', 'page=1&page=2']) {
         const bad = await browser.get(`/admin/users?${query}`);
         expect(bad.status).toBe(400);

@@ -38,8 +38,9 @@ const NOTICES: Record<string, string> = {
 
 /** The notice of a `?done=` value, in the page's language. */
 function noticeOf(t: ConsoleText, fields: FormFields): string | undefined {
-  const key = NOTICES[text(fields, 'done')];
-  return key ? t(key) : undefined;
+  const done = text(fields, 'done');
+  // Own keys only: `?done=constructor` is no notice.
+  return Object.hasOwn(NOTICES, done) ? t(NOTICES[done]) : undefined;
 }
 
 /** OpenID Connect clients: list, register (the secret shown once), edit, new secret, delete. */

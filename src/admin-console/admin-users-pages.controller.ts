@@ -47,8 +47,9 @@ const NOTICES: Record<string, string> = {
 
 /** The notice of a `?done=` value, in the page's language. */
 function noticeOf(t: ConsoleText, fields: FormFields): string | undefined {
-  const key = NOTICES[text(fields, 'done')];
-  return key ? t(key) : undefined;
+  const done = text(fields, 'done');
+  // Own keys only: `?done=constructor` is no notice.
+  return Object.hasOwn(NOTICES, done) ? t(NOTICES[done]) : undefined;
 }
 
 /** Which form of the user page an error belongs to, and what it had typed (never a password). */
