@@ -42,7 +42,11 @@ export function configureOidc(app: NestFastifyApplication, settings: Settings): 
   const pageSessions = app.get(PageSessions);
   const keys = app.get(SigningKeys);
   const publicUrl = new URL(settings.http.publicUrl);
-  oidc.useViews((view, data) => fastify.view(view, data));
+  // The provider's own pages (logout, its errors) have no page request to take a language from:
+  // DEFAULT_LOCALE, which `{{t}}` in the layout needs.
+  oidc.useViews((view, data) =>
+    fastify.view(view, { locale: settings.i18n.defaultLocale, ...data }),
+  );
 
   const forward = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let browser: Awaited<ReturnType<PageSessions['load']>>['user'] = null;

@@ -1,10 +1,10 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AllowedWithTemporaryPassword } from '../common/decorators/allow-password-change.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
-import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
+import { ChangeEmailDto } from '../users/dto/me.dto.js';
 import { isLocale } from '../i18n/locales.js';
 import {
   DisableTwoFactorDto,
@@ -20,6 +20,7 @@ import { PageSessions } from './page-session.service.js';
 import { HostedPages } from './hosted-page.decorator.js';
 import { PageSession, type SignedInSession } from './guards/page-session.decorator.js';
 import { SignedInPage } from './guards/signed-in-page.guard.js';
+import { SignInService } from './sign-in.service.js';
 
 /** `?done=` of the home page: the notice it shows (`pages.notices.*`). */
 const NOTICES = new Set([
@@ -35,7 +36,6 @@ const NOTICES = new Set([
 const LABELS = {
   email: 'The email address',
   currentPassword: 'The current password',
-  newPassword: 'The new password',
   code: 'The code',
   locale: 'The language',
 };
@@ -48,6 +48,7 @@ export class AccountPagesController {
   constructor(
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
+    private readonly signIn: SignInService,
     private readonly users: UsersService,
     private readonly emails: EmailVerificationService,
     private readonly twoFactor: TwoFactorService,
@@ -56,16 +57,15 @@ export class AccountPagesController {
   @Get()
   async home(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
+    @Query('done') done: unknown,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const done = (request.query as Record<string, string | undefined>).done ?? '';
     return this.renderHome(
       reply,
       session,
       { fields: {} },
       200,
-      NOTICES.has(done) ? `pages.notices.${done}` : undefined,
+      typeof done === 'string' && NOTICES.has(done) ? `pages.notices.${done}` : undefined,
     );
   }
 
@@ -73,7 +73,6 @@ export class AccountPagesController {
   @AllowedWithTemporaryPassword()
   async passwordForm(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
     return this.renderPassword(reply, session, { fields: {} }, 200);
@@ -87,23 +86,11 @@ export class AccountPagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    try {
-      const input = await validateForm(ChangePasswordDto, request.body, [
-        'currentPassword',
-        'newPassword',
-      ]);
-      await this.users.changeOwnPassword(
-        session.user.userId,
-        session.user.sessionId,
-        input.currentPassword,
-        input.newPassword,
-        ip,
-      );
-      return this.renderer.redirect(reply, '/account?done=password');
-    } catch (error) {
-      const errors = pageErrors(error, { INVALID_CREDENTIALS: 'currentPassword' }, LABELS);
-      return this.renderPassword(reply, session, errors, statusOf(error));
+    const refused = await this.signIn.changePassword(session.user, request, ip);
+    if (refused) {
+      return this.renderPassword(reply, session, refused.errors, refused.status);
     }
+    return this.renderer.redirect(reply, '/account?done=password');
   }
 
   @Post('email')
@@ -134,7 +121,6 @@ export class AccountPagesController {
   @Post('email/resend')
   async resendEmailLink(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
@@ -149,7 +135,6 @@ export class AccountPagesController {
   @Post('email/cancel')
   async cancelEmailChange(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {

@@ -111,6 +111,8 @@ export class PageRenderer {
       showIssuer: this.issuer !== PRODUCT_NAME,
       csrf: session?.csrf ?? '',
       user: session?.user ?? null,
+      // The header links to the admin console for admins.
+      isAdmin: session?.user?.roles.includes('admin') ?? false,
       formError: errors.form ? this.say(locale, errors.form) : undefined,
       fieldErrors,
       hasErrors: Boolean(errors.form) || Object.keys(errors.fields).length > 0,

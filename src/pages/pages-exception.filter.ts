@@ -7,10 +7,10 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error.js';
-import { FormExpired, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
+import { errorForLog } from '../common/errors/problem-details.filter.js';
 import type { MessageValues } from '../i18n/i18n.service.js';
 import type { Locale } from '../i18n/locales.js';
-import { formExpired } from './page-base.js';
+import { ErrorPage, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
 import { type PageErrors, pageErrors, statusOf } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { type PageSession, PageSessions } from './page-session.service.js';
@@ -47,9 +47,10 @@ export function isResetLinkProblem(error: unknown): error is AppError {
 
 /**
  * How a page answers what its guards and handlers throw: a redirect (PageRedirect, or
- * TWO_FACTOR_REQUIRED in the reset flow), the "form expired" page for a CSRF refusal, the
- * link-problem page for a dead reset link or session, and for anything unexpected a logged
- * error and the plain error page (all rendered from templates/pages).
+ * TWO_FACTOR_REQUIRED in the reset flow), the plain error page in the words of an ErrorPage
+ * (FormExpired for a CSRF refusal, an application's sign-in that expired), the link-problem
+ * page for a dead reset link or session, and for anything unexpected a logged error and the
+ * plain error page (all rendered from templates/pages).
  */
 @Catch()
 @Injectable()
@@ -94,13 +95,14 @@ export class PagesExceptionFilter implements ExceptionFilter {
     const locale = this.renderer.localeOf(reply, session);
     const t = (key: string, values?: MessageValues): string =>
       this.renderer.i18n.t(locale, key, values);
-    if (exception instanceof FormExpired) {
+    if (exception instanceof ErrorPage) {
+      const { title, heading, message } = exception.words;
       await this.renderer.send(
         reply,
         session,
         'error',
-        formExpired(this.renderer.i18n, locale),
-        403,
+        { titleKey: title, heading: t(heading), message: t(message) },
+        exception.status,
       );
       return;
     }
@@ -183,10 +185,7 @@ export class PagesExceptionFilter implements ExceptionFilter {
       msg: 'unhandled error on a page',
       requestId: request.id,
       route: request.routeOptions?.url,
-      error:
-        exception instanceof Error
-          ? { name: exception.name, message: exception.message, stack: exception.stack }
-          : String(exception),
+      error: errorForLog(exception),
     });
   }
 }

@@ -1,6 +1,5 @@
 import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { TokenService } from '../auth/token.service.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import {
@@ -16,12 +15,13 @@ import {
 } from '../password-reset/password-reset.service.js';
 import { PageSession } from './guards/page-session.decorator.js';
 import { HostedPages } from './hosted-page.decorator.js';
-import { field, type FormRequest, groupsOf4, signIn } from './page-base.js';
+import { field, type FormRequest, groupsOf4 } from './page-base.js';
 import { type PageErrors, pageErrors, statusOf, validateForm } from './page-errors.js';
 import { ResetLinkProblem } from './page-exceptions.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { isResetLinkProblem } from './pages-exception.filter.js';
+import { SignInService } from './sign-in.service.js';
 
 const LABELS = { code: 'The code', newPassword: 'The new password', token: 'The link' };
 
@@ -38,7 +38,7 @@ export class ResetPagesController {
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
     private readonly resets: PasswordResetService,
-    private readonly tokens: TokenService,
+    private readonly signIn: SignInService,
   ) {}
 
   @Get()
@@ -140,8 +140,7 @@ export class ResetPagesController {
       const input = await validateForm(NewPasswordDto, request.body, ['newPassword']);
       const pair = await this.resets.complete(reset, input.newPassword, ip);
       this.sessions.clearResetToken(reply);
-      this.sessions.setDeviceToken(reply, pair.deviceToken);
-      signIn(this.sessions, this.tokens, reply, pair);
+      this.signIn.start(reply, pair);
       // Started from an application's sign-in: back to its authorization, now signed in.
       const back = this.sessions.takeReturnTo(request, reply);
       return this.renderer.redirect(reply, back ?? '/account?done=password-reset');

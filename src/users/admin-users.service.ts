@@ -123,6 +123,11 @@ export class AdminUsersService {
     return this.users.get(id);
   }
 
+  /** Usernames by id, to name the actors and subjects of audit events (deleted users are missing). */
+  usernames(ids: string[]): Promise<Map<string, string>> {
+    return this.repository.usernames([...new Set(ids)]);
+  }
+
   async update(id: string, changes: UserChanges, actor: Actor): Promise<UserView> {
     if (
       actor.id === id &&

@@ -219,6 +219,19 @@ export class UsersRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** The usernames of these users (ids of deleted users are simply missing). */
+  async usernames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) {
+      return new Map();
+    }
+    const rows = await this.users()
+      .createQueryBuilder('u')
+      .select(['u.id', 'u.username'])
+      .where('u.id IN (:...ids)', { ids })
+      .getMany();
+    return new Map(rows.map((u) => [u.id, u.username]));
+  }
+
   async countAdmins(): Promise<number> {
     return this.users().createQueryBuilder('u').where(`'admin' = ANY(u.roles)`).getCount();
   }
