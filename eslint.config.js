@@ -4,6 +4,12 @@ import tseslint from 'typescript-eslint';
 const PROCESS_ENV_MESSAGE =
   'Read settings through src/config/settings.ts (validated once at start, typed), not process.env';
 
+/** globalThis.process.env, which no-restricted-properties does not see. */
+const GLOBAL_PROCESS_ENV = {
+  selector: "MemberExpression[object.property.name='process'][property.name='env']",
+  message: `${PROCESS_ENV_MESSAGE} (globalThis.process.env included).`,
+};
+
 export default tseslint.config(
   {
     ignores: ['dist/', 'var/', 'coverage/', 'node_modules/', 'eslint.config.js', 'jest.config.js'],
@@ -48,11 +54,24 @@ export default tseslint.config(
           })),
         },
       ],
+      'no-restricted-syntax': ['error', GLOBAL_PROCESS_ENV],
+    },
+  },
+  {
+    // A page controller leaves the session, the CSRF check and the order of steps to its guards
+    // (@HostedPages(), @SignedInPage(), @ResetStep(), @TwoFactorStep(), @InteractionPages()):
+    // a handler that loads or checks them by hand is one a new page can forget.
+    files: ['src/**/*pages.controller.ts'],
+    rules: {
+      // Repeats GLOBAL_PROCESS_ENV: a rule set again here replaces the one above.
       'no-restricted-syntax': [
         'error',
+        GLOBAL_PROCESS_ENV,
         {
-          selector: "MemberExpression[object.property.name='process'][property.name='env']",
-          message: `${PROCESS_ENV_MESSAGE} (globalThis.process.env included).`,
+          selector:
+            'CallExpression[callee.property.name=/^(load|csrfMatches|challenge|resetToken|authorizeStep|interactionDetails)$/]',
+          message:
+            'Page controllers take the session, CSRF check and step from their guards (@PageSession(), @SignInChallenge(), @CurrentReset(), @CurrentInteraction()), never by hand.',
         },
       ],
     },

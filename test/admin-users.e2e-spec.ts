@@ -89,6 +89,7 @@ describe('admin user management', () => {
         emailVerified: true,
         pendingEmail: null,
         roles: ['auditor'],
+        locale: null,
         disabled: false,
         twoFactorEnabled: false,
         mustChangePassword: true,

@@ -450,6 +450,37 @@ describe('OpenID Connect: an application signs its users in through Portcullis',
     expect(forged.location).toBeNull();
   });
 
+  it('answers a finished or foreign sign-in with the expired page, and a skipped step with its first page', async () => {
+    const stranger = new HttpBrowser(t);
+    const none = await stranger.get('/interaction/no-such-sign-in');
+    expect(none.status).toBe(400);
+    expect(none.text).toContain('This sign-in has expired');
+    const browser = new HttpBrowser(t);
+    const page = await browser.get((await authorizationRequest(rp)).url.href);
+    const path = interactionPath(page);
+    const other = await browser.get('/interaction/another-sign-in');
+    expect(other.status).toBe(400);
+    expect(other.text).toContain('This sign-in has expired');
+    // Not signed in, no code asked for: each later step sends the browser to the password form.
+    for (const step of ['two-factor', 'password']) {
+      const skipped = await browser.request('GET', `${path}/${step}`);
+      expect(skipped.status).toBe(303);
+      expect(skipped.location).toBe(`http://portcullis.test${path}`);
+    }
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+    for (const step of ['two-factor', 'password', 'consent']) {
+      const skipped = await browser.request('POST', `${path}/${step}`, { _csrf: csrf, code: '1' });
+      expect(skipped.status).toBe(303);
+      expect(skipped.location).toBe(`http://portcullis.test${path}`);
+    }
+    // A forged form is refused before anything else, even for a sign-in that does not exist.
+    const forged = await browser.request('POST', '/interaction/no-such-sign-in/login', {
+      _csrf: 'forged',
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain('This form has expired');
+  });
+
   it('goes back to the application after "Forgot your password?"', async () => {
     const user = await createUser(t);
     const { secret } = await enableTwoFactor(t, user);

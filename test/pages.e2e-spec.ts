@@ -144,6 +144,22 @@ describe('hosted pages over HTTP', () => {
     expect(account.text).toContain(user.username);
   });
 
+  it('sends the code step back to the password form when no password was checked', async () => {
+    const form = await t.http().get('/login');
+    const cookies = cookiesOf(form);
+    const page = await t.http().get('/login/two-factor').set('Cookie', cookies);
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/login');
+    const post = await t
+      .http()
+      .post('/login/two-factor')
+      .set('Cookie', cookies)
+      .type('form')
+      .send({ _csrf: csrfOf(form), code: '123456' });
+    expect(post.status).toBe(303);
+    expect(post.headers.location).toBe('/login');
+  });
+
   it('signs the browser out at once when its session is revoked elsewhere', async () => {
     const user = await createUser(t);
     const cookies = await signInWithForm(user.username, user.password);

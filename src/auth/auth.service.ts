@@ -224,7 +224,7 @@ export class AuthService {
     if (await this.limiter.isClaimed(onceKey)) {
       throw new AppError('CHALLENGE_INVALID', 'This sign-in was already completed; sign in again.');
     }
-    if (!(await this.twoFactor.verify(user, code, { ip, flowId: null, how: 'to sign in' }))) {
+    if (!(await this.twoFactor.verify(user, code, { ip, flowId: null, how: 'signIn' }))) {
       throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.', { status: 401 });
     }
     if (!(await this.limiter.claimOnce(onceKey, CHALLENGE_TTL_SECONDS))) {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule, JwtSecretRequestType } from '@nestjs/jwt';
+import { SigningKeyRotation } from './signing-key-rotation.service.js';
 import { SigningKeysRepository } from './signing-keys.repository.js';
 import { SigningKeys } from './signing-keys.service.js';
 
@@ -16,7 +17,7 @@ function kidOf(token: string): string | undefined {
 }
 
 @Module({
-  providers: [SigningKeysRepository, SigningKeys],
+  providers: [SigningKeysRepository, SigningKeys, SigningKeyRotation],
   exports: [SigningKeys],
 })
 export class SigningKeysModule {}

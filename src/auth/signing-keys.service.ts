@@ -1,12 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -31,8 +25,6 @@ export interface SigningKeyView {
   published: boolean;
 }
 
-/** How often each instance checks whether the key is due for rotation and drops expired ones. */
-const MAINTENANCE_INTERVAL_MS = 60_000;
 /** Clocks of verifiers differ: a retired key stays published this much longer. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -41,22 +33,21 @@ const CLOCK_SKEW_MS = 60_000;
  *
  * They come from JWT_PRIVATE_KEY(_FILE) (then never rotated here), or are generated and kept
  * encrypted in the database so that every instance signs with the same key. A stored key is
- * replaced every SIGNING_KEY_ROTATION (by one instance, under an advisory lock) or by an admin;
- * every instance signs with the new key as soon as it hears of it (ClusterEvents), and the JWKS
- * keeps publishing a retired key until every access token it signed has expired.
+ * replaced every SIGNING_KEY_ROTATION (SigningKeyRotation; one instance, under an advisory lock)
+ * or by an admin; every instance signs with the new key as soon as it hears of it
+ * (ClusterEvents), and the JWKS keeps publishing a retired key until every access token it
+ * signed has expired.
  */
 @Injectable()
-export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class SigningKeys implements OnModuleInit {
   private readonly logger = new Logger('SigningKeys');
   private active!: LoadedKey;
   private activeCreatedAt = new Date(0);
   private byKid = new Map<string, LoadedKey>();
   /** Decrypted keys by kid, so that a reload does not decrypt again. */
   private readonly opened = new Map<string, LoadedKey>();
-  private external = false;
-  private readonly rotationMs: number;
+  private fromSettings = false;
   private readonly tokenLifetimeMs: number;
-  private timer?: NodeJS.Timeout;
   private readonly changeListeners: (() => void)[] = [];
 
   constructor(
@@ -68,7 +59,6 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     private readonly auditTrail: AuditService,
     private readonly config: ConfigService<Settings, true>,
   ) {
-    this.rotationMs = config.get('tokens', { infer: true }).signingKeyRotation * 1000;
     this.tokenLifetimeMs = config.get('tokens', { infer: true }).accessTtl * 1000;
     cluster.on('signing_keys_changed', () => void this.reloadLogged());
     cluster.onResync(() => void this.reloadLogged());
@@ -79,7 +69,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     const pem =
       jwtPrivateKey ?? (jwtPrivateKeyFile ? readFileSync(jwtPrivateKeyFile, 'utf8') : undefined);
     if (pem) {
-      this.external = true;
+      this.fromSettings = true;
       const key = fromPem(pem);
       this.active = key;
       this.byKid = new Map([[key.kid, key]]);
@@ -89,21 +79,14 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     await this.reload();
   }
 
-  onApplicationBootstrap(): void {
-    if (this.external) {
-      return;
-    }
-    // Short rotation periods (tests, or the very cautious) are checked more often.
-    const every =
-      this.rotationMs > 0
-        ? Math.min(MAINTENANCE_INTERVAL_MS, Math.max(1_000, this.rotationMs / 2))
-        : MAINTENANCE_INTERVAL_MS;
-    this.timer = setInterval(() => void this.maintain(), every);
-    this.timer.unref();
+  /** The key comes from JWT_PRIVATE_KEY(_FILE): used as it is, never stored or rotated here. */
+  get external(): boolean {
+    return this.fromSettings;
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+  /** When the active key was made (SigningKeyRotation replaces it once it is due). */
+  get activeSince(): Date {
+    return this.activeCreatedAt;
   }
 
   get current(): LoadedKey {
@@ -134,7 +117,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   /** Every key, newest first, as admins see it. */
   async list(): Promise<SigningKeyView[]> {
-    if (this.external) {
+    if (this.fromSettings) {
       return [{ kid: this.active.kid, createdAt: new Date(0), retiredAt: null, published: true }];
     }
     const rows = await this.keys.newest(100);
@@ -156,7 +139,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     actor: { id: string | null; ip: string | null },
     onlyIfOlderThan?: number,
   ): Promise<string | null> {
-    if (this.external) {
+    if (this.fromSettings) {
       throw new AppError(
         'SIGNING_KEY_EXTERNAL',
         'The signing key comes from JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: replace it there.',
@@ -194,23 +177,6 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
     return kid;
   }
 
-  /** Rotates when the active key is due, and forgets retired keys whose tokens have all expired. */
-  private async maintain(): Promise<void> {
-    try {
-      const due =
-        this.rotationMs > 0 &&
-        this.clock.now().getTime() - this.activeCreatedAt.getTime() >= this.rotationMs;
-      if (due) {
-        await this.rotate({ id: null, ip: null }, this.rotationMs);
-      }
-      await this.reload();
-    } catch (error) {
-      this.logger.warn(
-        `signing key maintenance failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-
   private async reloadLogged(): Promise<void> {
     try {
       await this.reload();
@@ -222,8 +188,8 @@ export class SigningKeys implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   /** Reads the active key and the retired keys still published from the database. */
-  private async reload(): Promise<void> {
-    if (this.external) {
+  async reload(): Promise<void> {
+    if (this.fromSettings) {
       return;
     }
     const publishedSince = new Date(

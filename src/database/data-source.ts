@@ -21,6 +21,7 @@ import { EmailVerificationEntity } from '../users/email-verification.entity.js';
 import { OidcClientEntity } from '../oidc/oidc-client.entity.js';
 import { OidcPayloadEntity } from '../oidc/oidc-payload.entity.js';
 import { OpenIdConnect1764500000000 } from './migrations/1764500000000-openid-connect.js';
+import { Languages1764600000000 } from './migrations/1764600000000-languages.js';
 import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
@@ -50,6 +51,7 @@ export const MIGRATIONS = [
   ResetRequestQueue1764350000000,
   EmailVerification1764400000000,
   OpenIdConnect1764500000000,
+  Languages1764600000000,
 ];
 
 /** The one place the data source is described, for the app and the migration CLI alike. */

@@ -20,7 +20,15 @@ function rootOf(options: HelperOptions, helper: string): LocalizedData {
   return { locale: root.locale, plainText: root.plainText === true };
 }
 
-function valuesOf(hash: Record<string, unknown>): MessageValues {
+/**
+ * The helper's hash as message values. A value that is missing from the template's data is an
+ * error, as in strict mode (which does not check a helper's parameters itself).
+ */
+function valuesOf(hash: Record<string, unknown>, key: string): MessageValues {
+  const missing = Object.keys(hash).filter((name) => hash[name] === undefined);
+  if (missing.length > 0) {
+    throw new Error(`{{t "${key}"}}: no value for ${missing.map((m) => `"${m}"`).join(', ')}`);
+  }
   return Object.fromEntries(
     Object.entries(hash).map(([name, value]) => [
       name,
@@ -49,7 +57,7 @@ export function registerI18nHelpers(handlebars: typeof Handlebars, i18n: I18n): 
       throw new Error('{{t}} needs a message key: {{t "some.key" name=value}}');
     }
     const { locale, plainText } = rootOf(options, `t "${key}"`);
-    const values = valuesOf(options.hash as Record<string, unknown>);
+    const values = valuesOf(options.hash as Record<string, unknown>, key);
     return plainText
       ? i18n.t(locale, key, values)
       : new handlebars.SafeString(i18n.html(locale, key, values));

@@ -51,14 +51,19 @@ export function rememberLanguageChoice(
   const lang = queryLang(request);
   const picked = typeof lang === 'string' ? localeOf(lang) : null;
   if (picked && request.cookies?.[LANG_COOKIE] !== picked) {
-    void reply.setCookie(LANG_COOKIE, picked, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure,
-      maxAge: LANG_COOKIE_MAX_AGE,
-    });
+    rememberLocale(reply, picked, secure);
   }
+}
+
+/** Sets the language cookie (HttpOnly, SameSite=Lax, Secure with https, Path=/, a year). */
+export function rememberLocale(reply: FastifyReply, locale: Locale, secure: boolean): void {
+  void reply.setCookie(LANG_COOKIE, locale, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure,
+    maxAge: LANG_COOKIE_MAX_AGE,
+  });
 }
 
 /** The pages that answer a form post, and the page a language link from there should open. */

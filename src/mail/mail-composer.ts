@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import type { MailerOptions } from '@nestjs-modules/mailer';
 import { HandlebarsAdapter } from '@nestjs-modules/mailer/adapters/handlebars.adapter';
 import Handlebars from 'handlebars';
+import { registerI18nHelpers } from '../i18n/i18n-helpers.js';
+import type { I18n } from '../i18n/i18n.service.js';
+import type { Locale } from '../i18n/locales.js';
 import { TEMPLATE_ROOT } from '../project-root.js';
 import {
-  MAIL_SUBJECTS,
   MAIL_TEMPLATE_NAMES,
   type MailTemplateName,
   type MailTemplates,
+  subjectKey,
 } from './mail-templates.js';
 
 /** templates/mail at the project's top level, from src/mail (tests) or dist/mail (built). */
@@ -45,6 +48,9 @@ const PARTIAL_DIRS = ['layouts', 'partials'];
  * MailerService require()s `preview-email` (pug, mailparser, a second nodemailer; measured
  * 0.5-1 s and 20-50 MB at start) whether previews are on or not. The parts rendered here go to
  * `MailerService.sendMail` as `html` and `text`.
+ *
+ * Words come from the catalogues through `{{t}}` (src/i18n/i18n-helpers.ts) in the mail's
+ * language, `@root.locale`; the text part renders with `@root.plainText`, so no HTML is added.
  */
 export class MailComposer {
   // CSS inlining off: the templates carry inline styles already, and inlining re-parses the HTML.
@@ -53,8 +59,10 @@ export class MailComposer {
 
   constructor(
     private readonly productName: string,
+    private readonly i18n: I18n,
     dir: string = MAIL_TEMPLATE_DIR,
   ) {
+    registerI18nHelpers(Handlebars, i18n);
     const missing = MAIL_TEMPLATE_NAMES.flatMap((name) => [
       `${name}.html.hbs`,
       `${name}.text.hbs`,
@@ -83,14 +91,46 @@ export class MailComposer {
     name: T,
     context: MailTemplates[T],
     recipient: string,
+    locale: Locale,
   ): Promise<ComposedMail> {
-    const subject = MAIL_SUBJECTS[name];
-    const data = { ...context, productName: this.productName, recipient, subject };
+    const subject = this.i18n.t(locale, subjectKey(name));
+    const data = {
+      ...context,
+      ...this.inWords(context, locale),
+      productName: this.productName,
+      recipient,
+      subject,
+      locale,
+    };
     const [html, text] = await Promise.all([
       this.render(`${name}.html.hbs`, data, 'html'),
-      this.render(`${name}.text.hbs`, data, 'text'),
+      this.render(`${name}.text.hbs`, { ...data, plainText: true }, 'text'),
     ]);
     return { subject, html, text };
+  }
+
+  /**
+   * The values a context holds as numbers, in words of the mail's language: `validForSeconds`
+   * becomes `validFor` ("5 minutes", "5分钟"); a link gets `lang=`. A mail queued by a version before languages
+   * holds `validFor` (and `how`) in English words already; they are used as they are.
+   */
+  private inWords(context: object, locale: Locale): { validFor?: string; link?: string } {
+    const words: { validFor?: string; link?: string } = {};
+    if ('validForSeconds' in context && typeof context.validForSeconds === 'number') {
+      words.validFor = this.i18n.duration(locale, context.validForSeconds);
+    }
+    // A link of a mail that is not in DEFAULT_LOCALE opens its page in the mail's language,
+    // even in a browser that never chose one (`?lang=`, then remembered).
+    if (
+      'link' in context &&
+      typeof context.link === 'string' &&
+      locale !== this.i18n.defaultLocale
+    ) {
+      const url = new URL(context.link);
+      url.searchParams.set('lang', locale);
+      words.link = url.href;
+    }
+    return words;
   }
 
   private render(template: string, context: object, part: Part): Promise<string> {

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { Locale } from '../i18n/locales.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'dead';
 
@@ -17,6 +18,10 @@ export class MailOutboxEntity {
 
   @Column({ type: 'varchar', length: 254 })
   recipient!: string;
+
+  /** The language, decided when the mail is queued; null (queued before 0.2): DEFAULT_LOCALE. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  locale!: Locale | null;
 
   @Column({ name: 'context_sealed', type: 'text', nullable: true })
   contextSealed!: string | null;

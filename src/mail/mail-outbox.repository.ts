@@ -9,6 +9,8 @@ export interface ClaimedMail {
   id: string;
   template: MailTemplateName;
   recipient: string;
+  /** Null for a mail queued before languages: DEFAULT_LOCALE. */
+  locale: string | null;
   context_sealed: string;
   attempts: number;
 }
@@ -37,7 +39,7 @@ export class MailOutboxRepository {
            ORDER BY next_attempt_at
            LIMIT ${limit}
            FOR UPDATE SKIP LOCKED)
-        RETURNING id, template, recipient, context_sealed, attempts`,
+        RETURNING id, template, recipient, locale, context_sealed, attempts`,
       [now, leaseUntil],
     );
     return rows;

@@ -11,6 +11,8 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
+import { I18n } from '../i18n/i18n.service.js';
+import { isLocale } from '../i18n/locales.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { MailComposer } from './mail-composer.js';
 import { type ClaimedMail, MailOutboxRepository } from './mail-outbox.repository.js';
@@ -55,6 +57,7 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly i18n: I18n,
     config: ConfigService<Settings, true>,
   ) {
     this.fileDir = config.get('mail', { infer: true }).smtpUrl
@@ -109,7 +112,8 @@ export class MailOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy
       const context = JSON.parse(
         this.box.open(row.context_sealed, outboxContextLabel(row.id)).toString('utf8'),
       ) as MailTemplates[MailTemplateName];
-      const mail = await this.composer.compose(row.template, context, row.recipient);
+      const locale = isLocale(row.locale) ? row.locale : this.i18n.defaultLocale;
+      const mail = await this.composer.compose(row.template, context, row.recipient, locale);
       // No `context` here: sendMail would substitute `{{name}}` in the rendered subject and HTML.
       const info = (await this.mailer.sendMail({
         to: row.recipient,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { MailDefaults } from 'nodemailer';
 import type { Settings } from '../config/settings.js';
+import { I18n } from '../i18n/i18n.service.js';
 import { MailComposer } from './mail-composer.js';
 import { MailOutboxRepository } from './mail-outbox.repository.js';
 import { MailOutbox } from './mail-outbox.service.js';
@@ -37,9 +38,9 @@ export function mailerOptions(mail: Settings['mail']): MailerOptions {
     MailOutboxWorker,
     {
       provide: MailComposer,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<Settings, true>) =>
-        new MailComposer(config.get('totp', { infer: true }).issuer),
+      inject: [ConfigService, I18n],
+      useFactory: (config: ConfigService<Settings, true>, i18n: I18n) =>
+        new MailComposer(config.get('totp', { infer: true }).issuer, i18n),
     },
   ],
   exports: [MailOutbox, MailOutboxWorker],

@@ -13,6 +13,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { SigningKeys } from '../auth/signing-keys.service.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
+import type { Locale } from '../i18n/locales.js';
 import { UsersService } from '../users/users.service.js';
 import { OidcClients, secretMatches } from './oidc-clients.service.js';
 import {
@@ -38,11 +39,17 @@ import { OidcStore } from './oidc-store.service.js';
  * (`configuration()`), whose callbacks (accounts, grants, logout, the pages it renders) close over
  * this service; kept together, every policy the provider applies is read in one place.
  */
+/** The raw request of a provider route, with the language its pages speak (see oidc.setup.ts). */
+export interface PageLanguageCarrier {
+  pageLanguage?: { locale: Locale; languages: unknown[] };
+}
+
 @Injectable()
 export class OidcProviderService implements OnModuleInit {
   private readonly logger = new Logger('OidcProvider');
   private readonly issuer: string;
   private readonly settings: Settings;
+  private readonly defaultLocale: Locale;
   private current!: Provider;
   private handler!: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   private render: ViewRenderer = () => Promise.reject(new Error('views are not attached yet'));
@@ -61,6 +68,7 @@ export class OidcProviderService implements OnModuleInit {
       tokens: config.get('tokens', { infer: true }),
     } as Settings;
     this.issuer = this.settings.http.publicUrl;
+    this.defaultLocale = config.get('i18n', { infer: true }).defaultLocale;
   }
 
   onModuleInit(): void {
@@ -299,7 +307,12 @@ export class OidcProviderService implements OnModuleInit {
     ctx.set('referrer-policy', 'no-referrer');
     ctx.set('x-frame-options', 'DENY');
     ctx.set('x-content-type-options', 'nosniff');
+    const language = (ctx.req as PageLanguageCarrier).pageLanguage ?? {
+      locale: this.defaultLocale,
+      languages: [],
+    };
     ctx.body = await this.render(view, {
+      ...language,
       productName: 'Portcullis',
       csrf: '',
       user: null,

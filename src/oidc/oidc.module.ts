@@ -5,6 +5,7 @@ import { PagesModule } from '../pages/pages.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AdminClientsController } from './admin-clients.controller.js';
+import { InteractionFlow } from './interaction-flow.service.js';
 import { InteractionPagesController } from './interaction-pages.controller.js';
 import { OidcClientsRepository } from './oidc-clients.repository.js';
 import { OidcClients } from './oidc-clients.service.js';
@@ -24,7 +25,10 @@ import { OidcStore } from './oidc-store.service.js';
     OidcClients,
     OidcStore,
     OidcProviderService,
+    InteractionFlow,
   ],
   controllers: [AdminClientsController, InteractionPagesController],
+  // The admin console manages clients through the same service as the admin API.
+  exports: [OidcClients],
 })
 export class OidcModule {}

@@ -5,7 +5,8 @@ import { SigningKeys } from '../auth/signing-keys.service.js';
 import type { Settings } from '../config/settings.js';
 import { PageSessions } from '../pages/page-session.service.js';
 import { OIDC_PREFIX, OIDC_ROUTES } from './oidc-http.js';
-import { OidcProviderService } from './oidc-provider.service.js';
+import { type PageLanguageCarrier, OidcProviderService } from './oidc-provider.service.js';
+import { languageLinks, requestLocale } from '../i18n/request-locale.js';
 
 type Method = 'GET' | 'POST' | 'OPTIONS';
 
@@ -41,7 +42,11 @@ export function configureOidc(app: NestFastifyApplication, settings: Settings): 
   const pageSessions = app.get(PageSessions);
   const keys = app.get(SigningKeys);
   const publicUrl = new URL(settings.http.publicUrl);
-  oidc.useViews((view, data) => fastify.view(view, data));
+  // The provider's own pages (logout, its errors) have no page request to take a language from:
+  // DEFAULT_LOCALE, which `{{t}}` in the layout needs.
+  oidc.useViews((view, data) =>
+    fastify.view(view, { locale: settings.i18n.defaultLocale, ...data }),
+  );
 
   const forward = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let browser: Awaited<ReturnType<PageSessions['load']>>['user'] = null;
@@ -51,7 +56,10 @@ export function configureOidc(app: NestFastifyApplication, settings: Settings): 
     const raw = request.raw as typeof request.raw & {
       portcullis?: { userId: string; sessionId: string; refreshToken: string };
       clientIp?: string;
-    };
+    } & PageLanguageCarrier;
+    // The provider's own pages (sign-out, errors) speak the language the other pages would.
+    const locale = requestLocale(request, browser?.locale, settings.i18n.defaultLocale);
+    raw.pageLanguage = { locale, languages: languageLinks(request, locale) };
     raw.portcullis = browser
       ? { userId: browser.userId, sessionId: browser.sessionId, refreshToken: browser.refreshToken }
       : undefined;

@@ -1,10 +1,11 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AllowedWithTemporaryPassword } from '../common/decorators/allow-password-change.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
-import { ChangeEmailDto, ChangePasswordDto } from '../users/dto/me.dto.js';
+import { ChangeEmailDto } from '../users/dto/me.dto.js';
+import { isLocale } from '../i18n/locales.js';
 import {
   DisableTwoFactorDto,
   StartTwoFactorSetupDto,
@@ -19,22 +20,24 @@ import { PageSessions } from './page-session.service.js';
 import { HostedPages } from './hosted-page.decorator.js';
 import { PageSession, type SignedInSession } from './guards/page-session.decorator.js';
 import { SignedInPage } from './guards/signed-in-page.guard.js';
+import { SignInService } from './sign-in.service.js';
 
-const NOTICES: Record<string, string> = {
-  'password-reset': 'Your password was reset and you are signed in.',
-  password: 'Your password was changed. Your other sessions were signed out.',
-  'email-sent':
-    'Check your mail: we sent a confirmation link to the new address. It becomes your email once you open the link; until then your account keeps its current address.',
-  'email-resent': 'A new confirmation link is on its way. The previous link no longer works.',
-  'email-cancelled': 'The email change was cancelled.',
-  'two-factor-off': 'Two-factor authentication is off.',
-};
+/** `?done=` of the home page: the notice it shows (`pages.notices.*`). */
+const NOTICES = new Set([
+  'password-reset',
+  'password',
+  'email-sent',
+  'email-resent',
+  'email-cancelled',
+  'two-factor-off',
+  'language',
+]);
 
 const LABELS = {
   email: 'The email address',
   currentPassword: 'The current password',
-  newPassword: 'The new password',
   code: 'The code',
+  locale: 'The language',
 };
 
 /** The home page: profile, email, password, two-factor authentication, sign-out. */
@@ -45,6 +48,7 @@ export class AccountPagesController {
   constructor(
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
+    private readonly signIn: SignInService,
     private readonly users: UsersService,
     private readonly emails: EmailVerificationService,
     private readonly twoFactor: TwoFactorService,
@@ -53,18 +57,22 @@ export class AccountPagesController {
   @Get()
   async home(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
+    @Query('done') done: unknown,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const done = (request.query as Record<string, string | undefined>).done ?? '';
-    return this.renderHome(reply, session, { fields: {} }, 200, NOTICES[done]);
+    return this.renderHome(
+      reply,
+      session,
+      { fields: {} },
+      200,
+      typeof done === 'string' && NOTICES.has(done) ? `pages.notices.${done}` : undefined,
+    );
   }
 
   @Get('password')
   @AllowedWithTemporaryPassword()
   async passwordForm(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
     return this.renderPassword(reply, session, { fields: {} }, 200);
@@ -78,23 +86,11 @@ export class AccountPagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    try {
-      const input = await validateForm(ChangePasswordDto, request.body, [
-        'currentPassword',
-        'newPassword',
-      ]);
-      await this.users.changeOwnPassword(
-        session.user.userId,
-        session.user.sessionId,
-        input.currentPassword,
-        input.newPassword,
-        ip,
-      );
-      return this.renderer.redirect(reply, '/account?done=password');
-    } catch (error) {
-      const errors = pageErrors(error, { INVALID_CREDENTIALS: 'currentPassword' }, LABELS);
-      return this.renderPassword(reply, session, errors, statusOf(error));
+    const refused = await this.signIn.changePassword(session.user, request, ip);
+    if (refused) {
+      return this.renderPassword(reply, session, refused.errors, refused.status);
     }
+    return this.renderer.redirect(reply, '/account?done=password');
   }
 
   @Post('email')
@@ -125,7 +121,6 @@ export class AccountPagesController {
   @Post('email/resend')
   async resendEmailLink(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
@@ -140,7 +135,6 @@ export class AccountPagesController {
   @Post('email/cancel')
   async cancelEmailChange(
     @PageSession() session: SignedInSession,
-    @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
@@ -189,10 +183,7 @@ export class AccountPagesController {
         input.code,
         ip,
       );
-      return this.renderer.send(reply, session, 'recovery-codes', {
-        title: 'Two-factor authentication is on',
-        recoveryCodes,
-      });
+      return this.renderer.send(reply, session, 'recovery-codes', { recoveryCodes });
     } catch (error) {
       const errors = pageErrors(error, { INVALID_TOTP_CODE: 'code' }, LABELS);
       if (!pending) {
@@ -228,12 +219,35 @@ export class AccountPagesController {
     }
   }
 
+  /**
+   * The language of the user's pages and mails (`''`: as the browser says). The page cookie
+   * follows, so this browser shows the choice at once (a cookie outranks the user's locale).
+   */
+  @Post('language')
+  async setLanguage(
+    @PageSession() session: SignedInSession,
+    @Req() request: FormRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const chosen = field(request, 'locale');
+    if (chosen !== '' && !isLocale(chosen)) {
+      const error = new AppError('VALIDATION_FAILED', 'Some fields are not valid; see errors.', {
+        errors: [{ field: 'locale', rule: 'isIn', message: 'locale is not a supported language' }],
+      });
+      return this.renderHome(reply, session, pageErrors(error, {}, LABELS), statusOf(error));
+    }
+    const locale = chosen === '' ? null : chosen;
+    await this.users.setLocale(session.user.userId, locale);
+    this.sessions.setLanguage(reply, locale);
+    return this.renderer.redirect(reply, '/account?done=language');
+  }
+
   private async renderHome(
     reply: FastifyReply,
     session: SignedInSession,
     errors: PageErrors,
     status: number,
-    notice?: string,
+    noticeKey?: string,
     extra: Record<string, unknown> = {},
   ): Promise<FastifyReply> {
     const profile = await this.users.get(session.user.userId).catch((error: unknown) => {
@@ -251,8 +265,7 @@ export class AccountPagesController {
       session,
       'account',
       {
-        title: 'Your account',
-        notice,
+        noticeKey,
         errors,
         profile: {
           username: profile.username,
@@ -261,7 +274,8 @@ export class AccountPagesController {
           pendingEmail: profile.pendingEmail,
           twoFactorEnabled: profile.twoFactorEnabled,
           roles: profile.roles.join(', '),
-          passwordChangedAt: profile.passwordChangedAt.toISOString().slice(0, 10),
+          passwordChangedAt: profile.passwordChangedAt,
+          locale: profile.locale,
         },
         ...extra,
       },
@@ -280,7 +294,6 @@ export class AccountPagesController {
       session,
       'account-password',
       {
-        title: 'Change your password',
         temporary: session.user.mustChangePassword,
         errors,
       },
@@ -301,7 +314,6 @@ export class AccountPagesController {
       session,
       'two-factor-setup',
       {
-        title: 'Set up your authenticator',
         qrCodeDataUrl: provisioning.qrCodeDataUrl,
         secretGroups: groupsOf4(secret),
         pending: this.sessions.seal(secret, `account:${session.user.userId}`),

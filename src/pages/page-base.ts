@@ -1,8 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TokenPair } from '../auth/auth.service.js';
-import type { TokenService } from '../auth/token.service.js';
-import type { PageRenderer } from './page-renderer.js';
-import { CSRF_FIELD, type PageSession, type PageSessions } from './page-session.service.js';
+import type { FastifyRequest } from 'fastify';
 
 export type FormRequest = FastifyRequest & { body?: Record<string, unknown> };
 
@@ -15,48 +11,4 @@ export function field(request: FormRequest, name: string): string {
 /** Groups a base32 secret by 4 for typing it into an authenticator by hand. */
 export function groupsOf4(secret: string): string {
   return (secret.match(/.{1,4}/g) ?? []).join(' ');
-}
-
-/** Loads the session and checks the form's CSRF token; answers 403 itself when it is wrong. */
-export async function checkedSession(
-  sessions: PageSessions,
-  renderer: PageRenderer,
-  request: FormRequest,
-  reply: FastifyReply,
-): Promise<PageSession | null> {
-  const session = await sessions.load(request, reply);
-  if (sessions.csrfMatches(session, request.body?.[CSRF_FIELD])) {
-    return session;
-  }
-  await renderer.send(
-    reply,
-    session,
-    'error',
-    {
-      title: 'Please try again',
-      heading: 'This form has expired',
-      message:
-        'For your safety the form could not be accepted (it was open too long, or came from another site). Go back, reload the page and try again.',
-    },
-    403,
-  );
-  return null;
-}
-
-/** Puts the browser in the session a service just started (login, 2FA step, reset). */
-export function signIn(
-  sessions: PageSessions,
-  tokens: TokenService,
-  reply: FastifyReply,
-  pair: TokenPair,
-): void {
-  const claims = tokens.verifyAccessToken(pair.accessToken);
-  if (!claims) {
-    throw new Error('a freshly issued access token did not verify');
-  }
-  sessions.signIn(reply, {
-    sessionId: claims.sid,
-    userId: claims.sub,
-    refreshToken: pair.refreshToken,
-  });
 }

@@ -19,8 +19,18 @@ describe('pageErrors', () => {
     expect(pageErrors(error, {}, { newPassword: 'The new password' })).toEqual({
       fields: {
         newPassword: [
-          'The new password must be at least 8 characters long.',
-          'The new password is too common.',
+          {
+            text: 'The new password must be at least 8 characters long.',
+            key: 'policy.violation.minLength',
+            values: {},
+            field: 'newPassword',
+          },
+          {
+            text: 'The new password is too common.',
+            key: 'policy.violation.notCommon',
+            values: {},
+            field: 'newPassword',
+          },
         ],
       },
       rules: ['minLength', 'notCommon'],
@@ -29,13 +39,25 @@ describe('pageErrors', () => {
 
   it('ties a code without fields to the field the page names, or to the form', () => {
     const wrong = new AppError('INVALID_CREDENTIALS', 'The current password is not correct.');
+    const text = 'The current password is not correct.';
     expect(pageErrors(wrong, { INVALID_CREDENTIALS: 'currentPassword' })).toEqual({
-      fields: { currentPassword: ['The current password is not correct.'] },
+      fields: {
+        currentPassword: [
+          { text, key: 'errors.INVALID_CREDENTIALS', values: { field: 'currentPassword' } },
+        ],
+      },
     });
     expect(pageErrors(wrong, {})).toEqual({
-      form: 'The current password is not correct.',
+      form: { text, key: 'errors.INVALID_CREDENTIALS', values: { field: 'form' } },
       fields: {},
     });
+  });
+
+  it('carries the wait of a throttled attempt for the translated message', () => {
+    const throttled = new AppError('TOO_MANY_ATTEMPTS', 'Too many failed attempts.', {
+      headers: { 'Retry-After': '30' },
+    });
+    expect(pageErrors(throttled, {}).form?.values).toEqual({ field: 'form', seconds: 30 });
   });
 
   it('rethrows anything that is not a service error', () => {

@@ -1,13 +1,48 @@
 import type { ArgumentMetadata, Type } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error.js';
 import { createValidationPipe } from '../common/errors/validation.js';
+import type { MessageValues } from '../i18n/i18n.service.js';
+
+/**
+ * One error as a page says it. `text` is the service's own English sentence, which an English
+ * page shows as it is; a page in another language says the catalogue's `key` with `values`
+ * (PageRenderer.say). `field` names the form field, whose label a message may include.
+ */
+export interface PageMessage {
+  text: string;
+  key: string;
+  values: MessageValues;
+  field?: string;
+}
 
 /** Errors as a page shows them: in words, each next to its field, or above the form. */
 export interface PageErrors {
-  form?: string;
-  fields: Record<string, string[]>;
+  form?: PageMessage;
+  fields: Record<string, PageMessage[]>;
   /** The stable names of the broken rules (password policy), to mark them in a rule list. */
   rules?: string[];
+}
+
+/** The password policy's rules (src/password-policy/password-policy.ts), by their stable names. */
+const POLICY_RULES = new Set([
+  'minLength',
+  'maxLength',
+  'notUsername',
+  'notEmail',
+  'notContextWord',
+  'notRepetitive',
+  'notCommon',
+  'notRecent',
+]);
+
+/** The catalogue key of a broken field rule: the policy's own, or a validation rule's. */
+function ruleKey(code: string, rule: string | undefined): string {
+  if (code === 'PASSWORD_POLICY_VIOLATION' && rule && POLICY_RULES.has(rule)) {
+    return `policy.violation.${rule}`;
+  }
+  return rule === 'required' || rule === 'maxLength' || rule === 'minLength'
+    ? `validation.${rule}`
+    : 'validation.invalid';
 }
 
 /** Where an error code belongs on a form when the service names no field. */
@@ -39,7 +74,12 @@ export function pageErrors(
       const message = problem.message.startsWith(`${field} `)
         ? `${label} ${problem.message.slice(field.length + 1)}`
         : problem.message;
-      (result.fields[field] ??= []).push(sentence(message));
+      (result.fields[field] ??= []).push({
+        text: sentence(message),
+        key: ruleKey(error.code, problem.rule),
+        values: {},
+        field,
+      });
       if (problem.rule) {
         (result.rules ??= []).push(problem.rule);
       }
@@ -47,7 +87,15 @@ export function pageErrors(
     return result;
   }
   const field = fieldFor[error.code];
-  const message = sentence(error.detail ?? error.title);
+  const retryAfter = Number(error.headers?.['Retry-After']);
+  const message: PageMessage = {
+    text: sentence(error.detail ?? error.title),
+    key: `errors.${error.code}`,
+    values: {
+      field: field ?? 'form',
+      ...(Number.isFinite(retryAfter) ? { seconds: retryAfter } : {}),
+    },
+  };
   if (field) {
     result.fields[field] = [message];
   } else {

@@ -6,10 +6,35 @@ export class PageRedirect extends Error {
   }
 }
 
+/** What the plain error page (templates/pages/error.hbs) says: three catalogue keys. */
+export interface ErrorPageWords {
+  title: string;
+  heading: string;
+  message: string;
+}
+
+/**
+ * A refusal that the pages exception filter answers with the plain error page, in the page's
+ * language: `words` are catalogue keys (locales/*.json), translated when the page is rendered.
+ */
+export class ErrorPage extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409,
+    readonly words: ErrorPageWords,
+  ) {
+    super(words.heading);
+    this.name = 'ErrorPage';
+  }
+}
+
 /** A form post whose CSRF token is not this browser's: answered with the 403 "form expired" page. */
-export class FormExpired extends Error {
+export class FormExpired extends ErrorPage {
   constructor() {
-    super('the form did not carry the CSRF token of this browser');
+    super(403, {
+      title: 'pages.error.formExpiredTitle',
+      heading: 'pages.error.formExpired',
+      message: 'pages.error.formExpiredMessage',
+    });
     this.name = 'FormExpired';
   }
 }

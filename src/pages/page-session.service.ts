@@ -6,6 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import { constantTimeEqual } from '../common/crypto/tokens.js';
 import type { Settings } from '../config/settings.js';
+import { LANG_COOKIE, type Locale } from '../i18n/locales.js';
+import { rememberLocale } from '../i18n/request-locale.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { type AuthState, UsersService } from '../users/users.service.js';
 
@@ -30,7 +32,9 @@ interface SessionCookie {
   rt?: string;
 }
 
-export interface PageUser extends AuthState {
+export interface PageUser extends Omit<AuthState, 'locale'> {
+  /** The user's chosen language; unknown (undefined) right after an application's sign-in. */
+  locale?: Locale | null;
   userId: string;
   sessionId: string;
   refreshToken: string;
@@ -187,6 +191,18 @@ export class PageSessions {
     return typeof saved.path === 'string' && saved.path.startsWith('/oidc/auth?')
       ? saved.path
       : null;
+  }
+
+  /**
+   * The language cookie a `?lang=` leaves (see request-locale.ts), set to the language a user
+   * saves on their account page, or cleared when they choose "as my browser".
+   */
+  setLanguage(reply: FastifyReply, locale: Locale | null): void {
+    if (locale) {
+      rememberLocale(reply, locale, this.secure);
+    } else {
+      this.clear(reply, LANG_COOKIE, '/');
+    }
   }
 
   deviceToken(request: FastifyRequest): string | undefined {

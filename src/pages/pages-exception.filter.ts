@@ -7,38 +7,32 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error.js';
-import { FormExpired, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
-import { pageErrors, statusOf } from './page-errors.js';
+import { errorForLog } from '../common/errors/problem-details.filter.js';
+import type { MessageValues } from '../i18n/i18n.service.js';
+import type { Locale } from '../i18n/locales.js';
+import { ErrorPage, PageRedirect, ResetLinkProblem } from './page-exceptions.js';
+import { type PageErrors, pageErrors, statusOf } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { type PageSession, PageSessions } from './page-session.service.js';
 
-/** The reset link-problem page's words, by the service's refusal. */
-const RESET_LINK_PROBLEMS: Record<string, { heading: string; title: string }> = {
-  RESET_LINK_EXPIRED: { title: 'Link expired', heading: 'This reset link has expired' },
-  RESET_LINK_USED: { title: 'Link already used', heading: 'This reset link was already used' },
-  RESET_LINK_INVALID: { title: 'Link not valid', heading: 'This reset link is not valid' },
-  RESET_SESSION_INVALID: {
-    title: 'Reset ended',
-    heading: 'This password reset has expired or ended',
-  },
+/**
+ * The reset link-problem page's title, by the service's refusal (catalogue keys under
+ * `pages.error.`); its heading is `pages.error.<CODE>`.
+ */
+const RESET_LINK_PROBLEMS: Record<string, string> = {
+  RESET_LINK_EXPIRED: 'linkExpired',
+  RESET_LINK_USED: 'linkUsed',
+  RESET_LINK_INVALID: 'linkInvalid',
+  RESET_SESSION_INVALID: 'resetEnded',
 };
 
-/** The confirmation-link page's words, by the service's refusal (anything else: "not valid"). */
-const EMAIL_LINK_PROBLEMS: Record<string, { heading: string; title: string }> = {
-  EMAIL_VERIFICATION_EXPIRED: {
-    title: 'Link expired',
-    heading: 'This confirmation link has expired',
-  },
-  EMAIL_VERIFICATION_USED: {
-    title: 'Link already used',
-    heading: 'This confirmation link was already used',
-  },
-  EMAIL_VERIFICATION_INVALID: {
-    title: 'Link not valid',
-    heading: 'This confirmation link is not valid',
-  },
-  EMAIL_TAKEN: { title: 'Address taken', heading: 'This address belongs to another account' },
-  TOO_MANY_ATTEMPTS: { title: 'Please wait', heading: 'Too many attempts' },
+/** The confirmation-link page's title, by the service's refusal (anything else: "not valid"). */
+const EMAIL_LINK_PROBLEMS: Record<string, string> = {
+  EMAIL_VERIFICATION_EXPIRED: 'linkExpired',
+  EMAIL_VERIFICATION_USED: 'linkUsed',
+  EMAIL_VERIFICATION_INVALID: 'linkInvalid',
+  EMAIL_TAKEN: 'addressTaken',
+  TOO_MANY_ATTEMPTS: 'pleaseWait',
 };
 
 const RESET_LABELS = { code: 'The code', newPassword: 'The new password', token: 'The link' };
@@ -53,9 +47,10 @@ export function isResetLinkProblem(error: unknown): error is AppError {
 
 /**
  * How a page answers what its guards and handlers throw: a redirect (PageRedirect, or
- * TWO_FACTOR_REQUIRED in the reset flow), the "form expired" page for a CSRF refusal, the
- * link-problem page for a dead reset link or session, and for anything unexpected a logged
- * error and the plain error page (all rendered from templates/pages).
+ * TWO_FACTOR_REQUIRED in the reset flow), the plain error page in the words of an ErrorPage
+ * (FormExpired for a CSRF refusal, an application's sign-in that expired), the link-problem
+ * page for a dead reset link or session, and for anything unexpected a logged error and the
+ * plain error page (all rendered from templates/pages).
  */
 @Catch()
 @Injectable()
@@ -97,18 +92,17 @@ export class PagesExceptionFilter implements ExceptionFilter {
       await this.renderer.redirect(reply, exception.to);
       return;
     }
-    if (exception instanceof FormExpired) {
+    const locale = this.renderer.localeOf(reply, session);
+    const t = (key: string, values?: MessageValues): string =>
+      this.renderer.i18n.t(locale, key, values);
+    if (exception instanceof ErrorPage) {
+      const { title, heading, message } = exception.words;
       await this.renderer.send(
         reply,
         session,
         'error',
-        {
-          title: 'Please try again',
-          heading: 'This form has expired',
-          message:
-            'For your safety the form could not be accepted (it was open too long, or came from another site). Go back, reload the page and try again.',
-        },
-        403,
+        { titleKey: title, heading: t(heading), message: t(message) },
+        exception.status,
       );
       return;
     }
@@ -125,16 +119,17 @@ export class PagesExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof AppError && request.url.startsWith('/verify-email')) {
-      const problem =
-        EMAIL_LINK_PROBLEMS[exception.code] ?? EMAIL_LINK_PROBLEMS.EMAIL_VERIFICATION_INVALID;
+      const code =
+        exception.code in EMAIL_LINK_PROBLEMS ? exception.code : 'EMAIL_VERIFICATION_INVALID';
       const errors = pageErrors(exception, {}, { token: 'The link' });
       await this.renderer.send(
         reply,
         session,
         'error',
         {
-          ...problem,
-          message: errors.form ?? Object.values(errors.fields).flat().join(' '),
+          titleKey: `pages.error.${EMAIL_LINK_PROBLEMS[code]}`,
+          heading: t(`pages.error.${code}`),
+          message: this.messageOf(locale, errors),
         },
         statusOf(exception),
       );
@@ -146,12 +141,18 @@ export class PagesExceptionFilter implements ExceptionFilter {
       session,
       'error',
       {
-        title: 'Something went wrong',
-        heading: 'Something went wrong',
-        message: `Please try again in a moment. Reference: ${request.id}`,
+        titleKey: 'pages.error.unexpectedTitle',
+        heading: t('pages.error.unexpectedTitle'),
+        message: t('pages.error.unexpected', { reference: request.id }),
       },
       500,
     );
+  }
+
+  /** The errors of a refused link as one sentence in the page's language. */
+  private messageOf(locale: Locale, errors: PageErrors): string {
+    const messages = errors.form ? [errors.form] : Object.values(errors.fields).flat();
+    return messages.map((message) => this.renderer.say(locale, message)).join(' ');
   }
 
   private async resetLinkProblem(
@@ -160,19 +161,20 @@ export class PagesExceptionFilter implements ExceptionFilter {
     error: unknown,
   ): Promise<void> {
     const errors = pageErrors(error, {}, RESET_LABELS);
-    const code = error instanceof AppError ? error.code : 'RESET_LINK_INVALID';
-    const problem = RESET_LINK_PROBLEMS[code] ?? RESET_LINK_PROBLEMS.RESET_LINK_INVALID;
+    const known = error instanceof AppError && error.code in RESET_LINK_PROBLEMS;
+    const code = known ? error.code : 'RESET_LINK_INVALID';
     if (code === 'RESET_SESSION_INVALID') {
       this.sessions.clearResetToken(reply);
     }
+    const locale = this.renderer.localeOf(reply, session);
     await this.renderer.send(
       reply,
       session,
       'reset-link-problem',
       {
-        title: problem.title,
-        heading: problem.heading,
-        message: errors.form ?? Object.values(errors.fields).flat().join(' '),
+        titleKey: `pages.error.${RESET_LINK_PROBLEMS[code]}`,
+        heading: this.renderer.i18n.t(locale, `pages.error.${code}`),
+        message: this.messageOf(locale, errors),
       },
       statusOf(error),
     );
@@ -183,10 +185,7 @@ export class PagesExceptionFilter implements ExceptionFilter {
       msg: 'unhandled error on a page',
       requestId: request.id,
       route: request.routeOptions?.url,
-      error:
-        exception instanceof Error
-          ? { name: exception.name, message: exception.message, stack: exception.stack }
-          : String(exception),
+      error: errorForLog(exception),
     });
   }
 }

@@ -1,41 +1,43 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
-import { LoginDto, LoginTwoFactorDto } from '../auth/dto/auth.dto.js';
+import type { Settings } from '../config/settings.js';
 import { AuthService } from '../auth/auth.service.js';
-import { CHALLENGE_TTL_SECONDS, TokenService } from '../auth/token.service.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { ResetRequestDto } from '../password-reset/dto/password-reset.dto.js';
 import { PasswordResetService } from '../password-reset/password-reset.service.js';
-import { field, type FormRequest, signIn } from './page-base.js';
+import { field, type FormRequest } from './page-base.js';
 import { pageErrors, statusOf, validateForm } from './page-errors.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { HostedPages } from './hosted-page.decorator.js';
+import { safeReturnPath } from './return-path.js';
 import { PageSession } from './guards/page-session.decorator.js';
+import { SignInChallenge, TwoFactorStep } from './guards/two-factor-step.guard.js';
+import { SignInService } from './sign-in.service.js';
 
-const NOTICES: Record<string, string> = {
-  'signed-out': 'You are signed out.',
-  'session-ended': 'Your session has ended. Sign in again.',
-};
+/** `?done=` of the sign-in page: the notice it shows (`pages.notices.*`). */
+const NOTICES = new Set(['signed-out', 'session-ended']);
 
-const LABELS = {
-  username: 'The username or email',
-  password: 'The password',
-  code: 'The code',
-  identifier: 'The username or email',
-};
+const LABELS = { identifier: 'The username or email' };
 
 /** Sign-in, sign-out and "forgot your password?": thin handlers over the API's own services. */
 @HostedPages()
 @Controller()
 export class PagesController {
+  /** How the forgot-password answer is worded (explicit or generic) and the link's lifetime. */
+  private readonly reset: Settings['reset'];
+
   constructor(
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
+    private readonly signIn: SignInService,
     private readonly auth: AuthService,
-    private readonly tokens: TokenService,
     private readonly resets: PasswordResetService,
-  ) {}
+    config: ConfigService<Settings, true>,
+  ) {
+    this.reset = config.get('reset', { infer: true });
+  }
 
   @Get()
   home(@Res() reply: FastifyReply): FastifyReply {
@@ -48,13 +50,15 @@ export class PagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    const query = request.query as Record<string, string | undefined>;
+    const next = safeReturnPath(query.next);
     if (session.user) {
-      return this.renderer.redirect(reply, '/account');
+      return this.renderer.redirect(reply, next ?? '/account');
     }
-    const done = (request.query as Record<string, string | undefined>).done ?? '';
+    const done = query.done ?? '';
     return this.renderer.send(reply, session, 'login', {
-      title: 'Sign in',
-      notice: NOTICES[done],
+      noticeKey: NOTICES.has(done) ? `pages.notices.${done}` : undefined,
+      next,
     });
   }
 
@@ -65,88 +69,79 @@ export class PagesController {
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const username = field(request, 'username');
-    try {
-      const input = await validateForm(LoginDto, request.body, ['username', 'password']);
-      const result = await this.auth.login(
-        input.username,
-        input.password,
-        ip,
-        this.sessions.deviceToken(request),
-      );
-      if ('twoFactorRequired' in result) {
-        this.sessions.setChallenge(reply, result.challengeToken, CHALLENGE_TTL_SECONDS);
-        return this.renderer.redirect(reply, '/login/two-factor');
-      }
-      this.sessions.setDeviceToken(reply, result.deviceToken);
-      signIn(this.sessions, this.tokens, reply, result);
-      return this.renderer.redirect(reply, '/account');
-    } catch (error) {
-      return this.renderer.send(
-        reply,
-        session,
-        'login',
-        { title: 'Sign in', username, errors: pageErrors(error, {}, LABELS) },
-        statusOf(error),
-      );
+    // Where the browser was going when it was sent here (a page of ours, or nowhere).
+    const next = safeReturnPath(field(request, 'next'));
+    const step = await this.signIn.withPassword(request, reply, ip);
+    switch (step.next) {
+      case 'two-factor':
+        return this.renderer.redirect(
+          reply,
+          next ? `/login/two-factor?next=${encodeURIComponent(next)}` : '/login/two-factor',
+        );
+      case 'signed-in':
+        return this.renderer.redirect(reply, next ?? '/account');
+      case 'retry':
+        return this.renderer.send(
+          reply,
+          session,
+          'login',
+          { username: field(request, 'username'), next, errors: step.errors },
+          step.status,
+        );
     }
   }
 
   @Get('login/two-factor')
+  @TwoFactorStep()
   async twoFactorForm(
     @PageSession() session: PageSession,
-    @Req() request: FormRequest,
+    @Query('recovery') recovery: unknown,
+    @Query('next') nextParam: unknown,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    if (!this.sessions.challenge(request)) {
-      return this.renderer.redirect(reply, '/login');
-    }
+    const next = safeReturnPath(nextParam);
     return this.renderer.send(reply, session, 'login-two-factor', {
-      title: 'Two-step verification',
-      recovery: (request.query as Record<string, unknown>).recovery === '1',
+      recovery: recovery === '1',
+      next,
+      nextQuery: next ? encodeURIComponent(next) : null,
     });
   }
 
   @Post('login/two-factor')
+  @TwoFactorStep()
   async twoFactor(
     @PageSession() session: PageSession,
+    @SignInChallenge() challenge: string,
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
     @ClientIp() ip: string,
   ): Promise<FastifyReply> {
-    const challengeToken = this.sessions.challenge(request);
-    if (!challengeToken) {
-      return this.renderer.redirect(reply, '/login');
-    }
-    const recovery = field(request, 'recovery') === '1';
-    try {
-      const input = await validateForm(LoginTwoFactorDto, { ...request.body, challengeToken }, [
-        'challengeToken',
-        'code',
-      ]);
-      const pair = await this.auth.loginTwoFactor(
-        challengeToken,
-        input.code,
-        ip,
-        this.sessions.deviceToken(request),
-      );
-      this.sessions.clearChallenge(reply);
-      this.sessions.setDeviceToken(reply, pair.deviceToken);
-      signIn(this.sessions, this.tokens, reply, pair);
-      return this.renderer.redirect(reply, '/account');
-    } catch (error) {
-      const errors = pageErrors(error, { INVALID_TOTP_CODE: 'code' }, LABELS);
-      if (error instanceof Error && 'code' in error && error.code === 'CHALLENGE_INVALID') {
-        this.sessions.clearChallenge(reply);
-        return this.renderer.send(reply, session, 'login', { title: 'Sign in', errors }, 401);
-      }
-      return this.renderer.send(
-        reply,
-        session,
-        'login-two-factor',
-        { title: 'Two-step verification', recovery, errors },
-        statusOf(error),
-      );
+    const next = safeReturnPath(field(request, 'next'));
+    const step = await this.signIn.withCode(challenge, request, reply, ip);
+    switch (step.next) {
+      case 'signed-in':
+        return this.renderer.redirect(reply, next ?? '/account');
+      case 'start-again':
+        return this.renderer.send(
+          reply,
+          session,
+          'login',
+          { next, errors: step.errors },
+          step.status,
+        );
+      case 'retry':
+        return this.renderer.send(
+          reply,
+          session,
+          'login-two-factor',
+          {
+            recovery: field(request, 'recovery') === '1',
+            next,
+            nextQuery: next ? encodeURIComponent(next) : null,
+            errors: step.errors,
+          },
+          step.status,
+        );
     }
   }
 
@@ -170,9 +165,7 @@ export class PagesController {
     @Req() request: FormRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    return this.renderer.send(reply, session, 'forgot-password', {
-      title: 'Forgot your password?',
-    });
+    return this.renderer.send(reply, session, 'forgot-password', {});
   }
 
   @Post('forgot-password')
@@ -185,10 +178,18 @@ export class PagesController {
     const identifier = field(request, 'identifier');
     try {
       const input = await validateForm(ResetRequestDto, request.body, ['identifier']);
-      const { message } = await this.resets.request(input.identifier, ip);
+      await this.resets.request(input.identifier, ip);
+      // The API's `message`, in the page's language.
+      const locale = this.renderer.localeOf(reply, session);
       return this.renderer.send(reply, session, 'forgot-password', {
-        title: 'Check your mail',
-        sent: message,
+        titleKey: 'pages.forgot-password.sentTitle',
+        sent: this.renderer.i18n.t(
+          locale,
+          this.reset.disclosure === 'generic'
+            ? 'pages.forgot-password.sentGeneric'
+            : 'pages.forgot-password.sentExplicit',
+          { validFor: this.renderer.i18n.duration(locale, this.reset.linkTtl) },
+        ),
       });
     } catch (error) {
       return this.renderer.send(
@@ -196,7 +197,6 @@ export class PagesController {
         session,
         'forgot-password',
         {
-          title: 'Forgot your password?',
           identifier,
           errors: pageErrors(
             error,

@@ -12,6 +12,7 @@ import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { PagesController } from './pages.controller.js';
 import { ResetPagesController } from './reset-pages.controller.js';
+import { SignInService } from './sign-in.service.js';
 import { VerifyEmailPagesController } from './verify-email-pages.controller.js';
 
 /** The hosted HTML pages: the same services as the API, rendered from templates/pages. */
@@ -27,6 +28,7 @@ import { VerifyEmailPagesController } from './verify-email-pages.controller.js';
   providers: [
     PageSessions,
     PageRenderer,
+    SignInService,
     // @ResetStep(…, 'page-cookie') reads the reset token from the pages' sealed cookie.
     { provide: RESET_TOKEN_COOKIE, useExisting: PageSessions },
   ],
@@ -37,6 +39,6 @@ import { VerifyEmailPagesController } from './verify-email-pages.controller.js';
     AccountPagesController,
     AssetsController,
   ],
-  exports: [PageSessions, PageRenderer],
+  exports: [PageSessions, PageRenderer, SignInService],
 })
 export class PagesModule {}

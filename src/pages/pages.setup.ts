@@ -36,6 +36,7 @@ export function isPagePath(url: string | undefined): boolean {
       '/account',
       '/assets/',
       '/interaction',
+      '/admin',
     ].some(
       (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
     )
@@ -89,6 +90,10 @@ export function configurePages(app: NestFastifyApplication): void {
         field: 'partials/field.hbs',
         messages: 'partials/messages.hbs',
         csrf: 'partials/csrf.hbs',
+        'admin-nav': 'partials/admin-nav.hbs',
+        'admin-pager': 'partials/admin-pager.hbs',
+        'admin-events': 'partials/admin-events.hbs',
+        'admin-textarea': 'partials/admin-textarea.hbs',
       },
     },
   });

@@ -1,9 +1,7 @@
 import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { TokenService } from '../auth/token.service.js';
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { AppError } from '../common/errors/app-error.js';
-import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
 import {
   NewPasswordDto,
   OpenResetDto,
@@ -17,12 +15,13 @@ import {
 } from '../password-reset/password-reset.service.js';
 import { PageSession } from './guards/page-session.decorator.js';
 import { HostedPages } from './hosted-page.decorator.js';
-import { field, type FormRequest, groupsOf4, signIn } from './page-base.js';
+import { field, type FormRequest, groupsOf4 } from './page-base.js';
 import { type PageErrors, pageErrors, statusOf, validateForm } from './page-errors.js';
 import { ResetLinkProblem } from './page-exceptions.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.service.js';
 import { isResetLinkProblem } from './pages-exception.filter.js';
+import { SignInService } from './sign-in.service.js';
 
 const LABELS = { code: 'The code', newPassword: 'The new password', token: 'The link' };
 
@@ -39,8 +38,7 @@ export class ResetPagesController {
     private readonly sessions: PageSessions,
     private readonly renderer: PageRenderer,
     private readonly resets: PasswordResetService,
-    private readonly policy: PasswordPolicyService,
-    private readonly tokens: TokenService,
+    private readonly signIn: SignInService,
   ) {}
 
   @Get()
@@ -55,10 +53,7 @@ export class ResetPagesController {
         'The address has no reset token. Open the link from the mail exactly as it was sent, or ask for a new one.',
       );
     }
-    return this.renderer.send(reply, session, 'reset-open', {
-      title: 'Reset your password',
-      token,
-    });
+    return this.renderer.send(reply, session, 'reset-open', { token });
   }
 
   @Post()
@@ -145,8 +140,7 @@ export class ResetPagesController {
       const input = await validateForm(NewPasswordDto, request.body, ['newPassword']);
       const pair = await this.resets.complete(reset, input.newPassword, ip);
       this.sessions.clearResetToken(reply);
-      this.sessions.setDeviceToken(reply, pair.deviceToken);
-      signIn(this.sessions, this.tokens, reply, pair);
+      this.signIn.start(reply, pair);
       // Started from an application's sign-in: back to its authorization, now signed in.
       const back = this.sessions.takeReturnTo(request, reply);
       return this.renderer.redirect(reply, back ?? '/account?done=password-reset');
@@ -174,7 +168,7 @@ export class ResetPagesController {
         reply,
         session,
         'reset-two-factor',
-        { title: 'Confirm it is you', enrol: false, recovery, errors },
+        { enrol: false, recovery, errors },
         status,
       );
     }
@@ -183,7 +177,7 @@ export class ResetPagesController {
       session,
       'reset-two-factor',
       {
-        title: 'Set up your authenticator',
+        titleKey: 'pages.reset-two-factor.enrolTitle',
         enrol: true,
         qrCodeDataUrl: challenge.qrCodeDataUrl,
         secretGroups: groupsOf4(challenge.secret),
@@ -202,15 +196,12 @@ export class ResetPagesController {
     recoveryCodes: string[] | null,
     status: number,
   ): Promise<FastifyReply> {
-    const broken = new Set(errors.rules ?? []);
-    const rules = this.policy
-      .describe()
-      .rules.map((r) => ({ description: r.description, broken: broken.has(r.rule) }));
+    const rules = this.renderer.policyRules(this.renderer.localeOf(reply, session), errors.rules);
     return this.renderer.send(
       reply,
       session,
       'reset-password',
-      { title: 'Choose a new password', rules, recoveryCodes, errors },
+      { rules, recoveryCodes, errors },
       status,
     );
   }

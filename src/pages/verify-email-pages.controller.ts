@@ -38,10 +38,7 @@ export class VerifyEmailPagesController {
         'The address has no confirmation token. Open the link from the mail exactly as it was sent.',
       );
     }
-    return this.renderer.send(reply, session, 'verify-email', {
-      title: 'Confirm your email address',
-      token,
-    });
+    return this.renderer.send(reply, session, 'verify-email', { token });
   }
 
   @Post()
@@ -54,7 +51,6 @@ export class VerifyEmailPagesController {
     const input = await validateForm(VerifyEmailDto, request.body, ['token']);
     const user = await this.emails.verify(input.token, ip);
     return this.renderer.send(reply, session, 'verify-email-done', {
-      title: 'Email address confirmed',
       username: user.username,
       email: user.email,
     });

@@ -235,10 +235,12 @@ export class PasswordResetService implements OnModuleInit {
         });
       await this.links.revokeLiveLinks(user.id, now, m);
       if (updated.email) {
-        await this.outbox.enqueue(m, 'password-changed', updated.email, {
-          username: updated.username,
-          how: 'through a password reset',
-        });
+        await this.outbox.enqueue(
+          m,
+          'password-changed',
+          { email: updated.email, locale: updated.locale },
+          { username: updated.username, how: 'passwordReset' },
+        );
       }
       await this.audit.record(
         {

@@ -6,7 +6,6 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
-import { describeDuration } from '../config/duration.js';
 import type { Settings } from '../config/settings.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
 import type { UserEntity } from '../users/user.entity.js';
@@ -59,11 +58,16 @@ export class ResetLinkIssuer {
         },
         m,
       );
-      await this.outbox.enqueue(m, 'password-reset', email, {
-        username: user.username,
-        link: `${this.publicUrl}/reset-password?token=${token}`,
-        validFor: describeDuration(this.linkTtl),
-      });
+      await this.outbox.enqueue(
+        m,
+        'password-reset',
+        { email, locale: user.locale },
+        {
+          username: user.username,
+          link: `${this.publicUrl}/reset-password?token=${token}`,
+          validForSeconds: this.linkTtl,
+        },
+      );
       await this.audit.record(
         {
           type: 'password_reset.requested',

@@ -102,7 +102,7 @@ export class ResetTwoFactorService {
     if (await this.twoFactor.isEnabled(user.id)) {
       const kind = await this.twoFactor.verify(user, code, {
         ...context,
-        how: 'to reset your password',
+        how: 'passwordReset',
       });
       if (!kind) {
         await this.wrongCode(session, user, ip, tryNumber);

@@ -3,7 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
 import { AttemptLimiter, ATTEMPT_STORE } from './attempt-limiter.service.js';
-import { MemoryAttemptStore, RedisAttemptStore } from './attempt-store.js';
+import { MemoryAttemptStore } from './attempt-store.js';
+import { RedisAttemptStore } from './redis-attempt-store.js';
 import { LoginThrottle } from './login-throttle.js';
 
 @Global()

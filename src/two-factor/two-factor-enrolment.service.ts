@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
+import type { TwoFactorOffBy } from '../mail/mail-templates.js';
 import { newRecoveryCodes, recoveryCodeHash } from './totp.js';
 import { TwoFactorRepository } from './two-factor.repository.js';
 import { type Provisioning, TwoFactorService, type TwoFactorUser } from './two-factor.service.js';
@@ -89,7 +90,12 @@ export class TwoFactorEnrolment {
     const codes = newRecoveryCodes();
     await this.repository.replaceRecoveryCodes(user.id, codes.map(recoveryCodeHash), now, m);
     if (user.email) {
-      await this.outbox.enqueue(m, 'two-factor-enabled', user.email, { username: user.username });
+      await this.outbox.enqueue(
+        m,
+        'two-factor-enabled',
+        { email: user.email, locale: user.locale },
+        { username: user.username },
+      );
     }
     await this.audit.record(
       {
@@ -108,7 +114,7 @@ export class TwoFactorEnrolment {
   /** Turns 2FA off (the caller has checked the password): removes the authenticator and codes. */
   async disable(
     user: TwoFactorUser,
-    how: 'by you' | 'by an administrator',
+    how: TwoFactorOffBy,
     actor: { id: string | null; ip: string | null },
   ): Promise<void> {
     await this.dataSource.transaction(async (m) => {
@@ -116,14 +122,16 @@ export class TwoFactorEnrolment {
         return;
       }
       if (user.email) {
-        await this.outbox.enqueue(m, 'two-factor-disabled', user.email, {
-          username: user.username,
-          how,
-        });
+        await this.outbox.enqueue(
+          m,
+          'two-factor-disabled',
+          { email: user.email, locale: user.locale },
+          { username: user.username, how },
+        );
       }
       await this.audit.record(
         {
-          type: how === 'by you' ? 'two_factor.disabled' : 'two_factor.reset_by_admin',
+          type: how === 'byUser' ? 'two_factor.disabled' : 'two_factor.reset_by_admin',
           actorId: actor.id,
           subjectId: user.id,
           clientIp: actor.ip,

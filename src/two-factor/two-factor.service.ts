@@ -7,7 +7,9 @@ import { Clock } from '../common/clock.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import { AppError } from '../common/errors/app-error.js';
 import type { Settings } from '../config/settings.js';
+import type { Locale } from '../i18n/locales.js';
 import { MailOutbox } from '../mail/mail-outbox.service.js';
+import type { RecoveryCodeUse } from '../mail/mail-templates.js';
 import { AttemptLimiter, type LimitedKey } from '../rate-limit/attempt-limiter.service.js';
 import { TWO_FACTOR_POLICY } from '../rate-limit/backoff-policy.js';
 import {
@@ -30,6 +32,8 @@ export interface TwoFactorUser {
   id: string;
   username: string;
   email: string | null;
+  /** The language of the mails about it. */
+  locale: Locale | null;
 }
 
 export interface Provisioning {
@@ -44,8 +48,8 @@ export type CodeKind = 'totp' | 'recovery';
 export interface CodeContext {
   ip: string | null;
   flowId: string | null;
-  /** Completes "A recovery code was used …", e.g. 'to sign in'. */
-  how: string;
+  /** What for, in the "A recovery code was used" mail. */
+  how: RecoveryCodeUse;
 }
 
 function sealLabel(userId: string): string {
@@ -207,11 +211,12 @@ export class TwoFactorService {
       }
       const remaining = await this.repository.unusedRecoveryCodes(user.id, m);
       if (user.email) {
-        await this.outbox.enqueue(m, 'recovery-code-used', user.email, {
-          username: user.username,
-          how: context.how,
-          remaining,
-        });
+        await this.outbox.enqueue(
+          m,
+          'recovery-code-used',
+          { email: user.email, locale: user.locale },
+          { username: user.username, how: context.how, remaining },
+        );
       }
       await this.audit.record(
         {

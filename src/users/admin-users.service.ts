@@ -5,6 +5,7 @@ import type { AuditDetails } from '../audit/audit-event.entity.js';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
+import type { Locale } from '../i18n/locales.js';
 import { LoginThrottle } from '../rate-limit/login-throttle.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
@@ -24,6 +25,7 @@ export interface NewUser {
   /** An admin vouches for the address unless false. */
   emailVerified?: boolean;
   roles?: string[];
+  locale?: Locale | null;
   temporaryPassword?: boolean;
 }
 
@@ -32,6 +34,7 @@ export interface UserChanges {
   emailVerified?: boolean;
   roles?: string[];
   disabled?: boolean;
+  locale?: Locale | null;
 }
 
 function sameRoles(a: string[], b: string[]): boolean {
@@ -79,6 +82,7 @@ export class AdminUsersService {
           mustChangePassword: input.temporaryPassword ?? true,
           roles: input.roles ?? [],
           disabled: false,
+          locale: input.locale ?? null,
           passwordChangedAt: now,
           createdAt: now,
           updatedAt: now,
@@ -119,6 +123,11 @@ export class AdminUsersService {
     return this.users.get(id);
   }
 
+  /** Usernames by id, to name the actors and subjects of audit events (deleted users are missing). */
+  usernames(ids: string[]): Promise<Map<string, string>> {
+    return this.repository.usernames([...new Set(ids)]);
+  }
+
   async update(id: string, changes: UserChanges, actor: Actor): Promise<UserView> {
     if (
       actor.id === id &&
@@ -149,6 +158,11 @@ export class AdminUsersService {
         patch.roles = changes.roles;
         fields.push('roles');
         details.roles = { from: user.roles, to: changes.roles };
+      }
+      if (changes.locale !== undefined && changes.locale !== user.locale) {
+        patch.locale = changes.locale;
+        fields.push('locale');
+        details.locale = { from: user.locale, to: changes.locale };
       }
       if (changes.disabled !== undefined && changes.disabled !== user.disabled) {
         patch.disabled = changes.disabled;
@@ -243,7 +257,7 @@ export class AdminUsersService {
 
   /** An admin removes a user's authenticator (the way back for a user who lost it). */
   async resetTwoFactor(id: string, actor: Actor): Promise<void> {
-    await this.enrolment.disable(await this.repository.getById(id), 'by an administrator', actor);
+    await this.enrolment.disable(await this.repository.getById(id), 'byAdmin', actor);
   }
 
   /** Creates the first admin when no admin exists yet. Returns what was created, if anything. */

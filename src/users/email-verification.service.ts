@@ -138,10 +138,12 @@ export class EmailVerificationService {
             ? before.email
             : null;
         if (previous) {
-          await this.outbox.enqueue(m, 'email-changed', previous, {
-            username: before.username,
-            newEmail: link.email,
-          });
+          await this.outbox.enqueue(
+            m,
+            'email-changed',
+            { email: previous, locale: before.locale },
+            { username: before.username, newEmail: link.email },
+          );
         }
         await this.audit.record(
           {
@@ -218,11 +220,16 @@ export class EmailVerificationService {
         },
         m,
       );
-      await this.outbox.enqueue(m, 'email-verification', email, {
-        username: user.username,
-        link: `${this.publicUrl}/verify-email?token=${token}`,
-        validFor: describeDuration(this.ttl),
-      });
+      await this.outbox.enqueue(
+        m,
+        'email-verification',
+        { email, locale: user.locale },
+        {
+          username: user.username,
+          link: `${this.publicUrl}/verify-email?token=${token}`,
+          validForSeconds: this.ttl,
+        },
+      );
       await this.audit.record(
         {
           type: 'email.change_requested',

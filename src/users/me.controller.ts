@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -11,7 +11,12 @@ import { AllowedWithTemporaryPassword } from '../common/decorators/allow-passwor
 import { ClientIp } from '../common/decorators/client-ip.decorator.js';
 import { CurrentUser, type Principal } from '../common/decorators/current-user.decorator.js';
 import { ApiProblems } from '../common/openapi.js';
-import { ChangeEmailDto, ChangePasswordDto, PendingEmailDto } from './dto/me.dto.js';
+import {
+  ChangeEmailDto,
+  ChangePasswordDto,
+  PendingEmailDto,
+  UpdateProfileDto,
+} from './dto/me.dto.js';
 import { ProfileDto } from './dto/user.dto.js';
 import { EmailVerificationService } from './email-verification.service.js';
 import { UsersService } from './users.service.js';
@@ -32,6 +37,20 @@ export class MeController {
   @ApiOkResponse({ type: ProfileDto })
   async profile(@CurrentUser() me: Principal): Promise<ProfileDto> {
     return ProfileDto.from(await this.users.get(me.userId));
+  }
+
+  @Patch()
+  @ApiOperation({
+    summary: "Change the signed-in user's settings: the language of their pages and mails",
+    description:
+      '`locale` is `en` or `zh-CN`; `null` clears the choice (pages then follow the ' +
+      "browser's Accept-Language, mails DEFAULT_LOCALE). Mails already queued keep the " +
+      'language they were queued in.',
+  })
+  @ApiOkResponse({ type: ProfileDto })
+  @ApiProblems('VALIDATION_FAILED', 'PASSWORD_CHANGE_REQUIRED')
+  async update(@Body() dto: UpdateProfileDto, @CurrentUser() me: Principal): Promise<ProfileDto> {
+    return ProfileDto.from(await this.users.setLocale(me.userId, dto.locale));
   }
 
   @Put('email')

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import type { Locale } from '../i18n/locales.js';
 import { UsersRepository } from './users.repository.js';
 
 /** What every authenticated request needs to know about its user, cached briefly. */
@@ -11,6 +12,8 @@ export interface AuthState {
   roles: string[];
   disabled: boolean;
   mustChangePassword: boolean;
+  /** The language the user chose (pages follow it after `?lang=` and its cookie). */
+  locale: Locale | null;
 }
 
 const AUTH_STATE_TTL_MS = 2000;

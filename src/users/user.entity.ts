@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { Locale } from '../i18n/locales.js';
 
 @Entity('users')
 // Case-insensitive uniqueness lives in expression indexes made by the migration.
@@ -30,6 +31,10 @@ export class UserEntity {
 
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
+
+  /** The language the user chose for pages and mails; null: not chosen (browser, then default). */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  locale!: Locale | null;
 
   @Column({ name: 'password_changed_at', type: 'timestamptz' })
   passwordChangedAt!: Date;

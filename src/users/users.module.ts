@@ -36,7 +36,8 @@ import { UsersService } from './users.service.js';
     MeTwoFactorController,
     EmailVerificationController,
   ],
-  // Sign-in and the reset flow check and set passwords; the hosted pages drive the same services.
-  exports: [UsersService, PasswordsService, EmailVerificationService],
+  // Sign-in and the reset flow check and set passwords; the hosted pages (and the admin console)
+  // drive the same services.
+  exports: [UsersService, PasswordsService, EmailVerificationService, AdminUsersService],
 })
 export class UsersModule {}

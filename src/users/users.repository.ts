@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
+import type { Locale } from '../i18n/locales.js';
 import { UserEntity } from './user.entity.js';
 
 const UNIQUE_VIOLATION = '23505';
@@ -40,6 +41,7 @@ export interface AuthStateRow {
   roles: string[];
   disabled: boolean;
   mustChangePassword: boolean;
+  locale: Locale | null;
 }
 
 interface RawProfile {
@@ -51,6 +53,7 @@ interface RawProfile {
   must_change_password: boolean;
   roles: string[];
   disabled: boolean;
+  locale: Locale | null;
   password_changed_at: Date;
   created_at: Date;
   updated_at: Date;
@@ -93,7 +96,7 @@ export class UsersRepository {
   async profile(id: string, now: Date): Promise<ProfileRow | null> {
     const rows = await this.dataSource.query<RawProfile[]>(
       `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.must_change_password,
-              u.roles, u.disabled, u.password_changed_at, u.created_at, u.updated_at,
+              u.roles, u.disabled, u.locale, u.password_changed_at, u.created_at, u.updated_at,
               EXISTS (SELECT 1 FROM two_factor_credentials t
                        WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) AS two_factor_enabled,
               (SELECT v.email FROM email_verifications v
@@ -114,6 +117,7 @@ export class UsersRepository {
           mustChangePassword: row.must_change_password,
           roles: row.roles,
           disabled: row.disabled,
+          locale: row.locale,
           passwordChangedAt: row.password_changed_at,
           createdAt: row.created_at,
           updatedAt: row.updated_at,
@@ -126,7 +130,7 @@ export class UsersRepository {
   /** What every authenticated request needs to know of its user (on a cache miss). */
   async authState(id: string): Promise<AuthStateRow | null> {
     const rows = await this.dataSource.query<AuthStateRow[]>(
-      `SELECT username, roles, disabled, must_change_password AS "mustChangePassword"
+      `SELECT username, roles, disabled, must_change_password AS "mustChangePassword", locale
          FROM users WHERE id = $1`,
       [id],
     );
@@ -213,6 +217,19 @@ export class UsersRepository {
   async delete(id: string, manager: EntityManager): Promise<boolean> {
     const result = await this.users(manager).delete({ id });
     return (result.affected ?? 0) > 0;
+  }
+
+  /** The usernames of these users (ids of deleted users are simply missing). */
+  async usernames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) {
+      return new Map();
+    }
+    const rows = await this.users()
+      .createQueryBuilder('u')
+      .select(['u.id', 'u.username'])
+      .where('u.id IN (:...ids)', { ids })
+      .getMany();
+    return new Map(rows.map((u) => [u.id, u.username]));
   }
 
   async countAdmins(): Promise<number> {

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors/app-error.js';
+import type { Locale } from '../i18n/locales.js';
 import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
 import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.service.js';
 import { EmailVerificationsRepository } from './email-verifications.repository.js';
@@ -48,6 +50,7 @@ export class UsersService {
   private readonly changeHooks: AccountChangeHook[] = [];
 
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UsersRepository,
     private readonly verifications: EmailVerificationsRepository,
     private readonly passwords: PasswordsService,
@@ -73,6 +76,22 @@ export class UsersService {
       throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
     }
     return profile;
+  }
+
+  /**
+   * The user's own language for pages and mails (null: not chosen). A preference, not a change
+   * to the account's security: not audited. Every instance's cached state forgets the old one.
+   */
+  async setLocale(userId: string, locale: Locale | null): Promise<UserView> {
+    await this.dataSource.transaction(async (m) => {
+      const user = await this.users.lockById(userId, m);
+      if (user.locale !== locale) {
+        await this.users.update(userId, { locale, updatedAt: this.clock.now() }, m);
+        await this.userState.changedIn(m, userId);
+      }
+    });
+    this.userState.forget(userId);
+    return this.get(userId);
   }
 
   /** For the access-token guard: the user's live state, from a short cache. */
@@ -138,12 +157,12 @@ export class UsersService {
       !(await this.twoFactor.verify(user, code, {
         ip,
         flowId: null,
-        how: 'to turn off two-factor authentication',
+        how: 'turnOffTwoFactor',
       }))
     ) {
       throw new AppError('INVALID_TOTP_CODE', 'The code is not valid.');
     }
-    await this.enrolment.disable(user, 'by you', { id: userId, ip });
+    await this.enrolment.disable(user, 'byUser', { id: userId, ip });
   }
 
   /**

@@ -85,6 +85,15 @@ export function frameworkProblem(
   );
 }
 
+/** An unexpected error as the log shows it: its name, message and stack (never to a client). */
+export function errorForLog(
+  exception: unknown,
+): { name: string; message: string; stack?: string } | string {
+  return exception instanceof Error
+    ? { name: exception.name, message: exception.message, stack: exception.stack }
+    : String(exception);
+}
+
 /** The RFC 9457 document for one of our codes. */
 export function problemDocument(
   code: ErrorCodeName,
@@ -184,10 +193,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       requestId: request.id,
       method: request.method,
       route: request.routeOptions?.url,
-      error:
-        exception instanceof Error
-          ? { name: exception.name, message: exception.message, stack: exception.stack }
-          : String(exception),
+      error: errorForLog(exception),
     });
     return {
       ...problemDocument('INTERNAL_ERROR', 'Something went wrong on our side.'),

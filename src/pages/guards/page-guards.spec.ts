@@ -15,6 +15,7 @@ import type { PageSession as Loaded, PageSessions } from '../page-session.servic
 import { CsrfGuard } from './csrf.guard.js';
 import { PageSession } from './page-session.decorator.js';
 import { SignedInPageGuard } from './signed-in-page.guard.js';
+import { TwoFactorStepGuard } from './two-factor-step.guard.js';
 
 type Request = { method: string; body?: Record<string, unknown>; pageSession?: Loaded };
 
@@ -156,5 +157,27 @@ describe('ResetStepGuard', () => {
     await expect(
       guard.canActivate(contextOf({ method: 'GET', headers: {} } as Request, 'pagePassword')),
     ).rejects.toThrow(/RESET_TOKEN_COOKIE/);
+  });
+});
+
+describe('TwoFactorStepGuard', () => {
+  const withChallenge = (token: string | undefined) =>
+    new TwoFactorStepGuard({ challenge: () => token } as unknown as PageSessions);
+  const request = (url: string) => ({ method: 'POST', url }) as Request & { url: string };
+
+  it('hands the code step the challenge the password step left', () => {
+    const seen = request('/login/two-factor');
+    expect(withChallenge('challenge-1').canActivate(contextOf(seen))).toBe(true);
+    expect((seen as { signInChallenge?: string }).signInChallenge).toBe('challenge-1');
+  });
+
+  it('sends a code step without a challenge back to the password form it hangs under', () => {
+    const guard = withChallenge(undefined);
+    expect(() => guard.canActivate(contextOf(request('/login/two-factor')))).toThrow(
+      new PageRedirect('/login'),
+    );
+    expect(() =>
+      guard.canActivate(contextOf(request('/interaction/abc/two-factor?recovery=1'))),
+    ).toThrow(new PageRedirect('/interaction/abc'));
   });
 });

@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { EmailField, PasswordField, UsernameField } from '../../common/dto/fields.js';
-import { EmailVerifiedField, RolesField } from './fields.js';
+import type { Locale } from '../../i18n/locales.js';
+import { EmailVerifiedField, LocaleField, RolesField } from './fields.js';
 
 export class CreateUserDto {
   @UsernameField() username!: string;
@@ -9,6 +10,7 @@ export class CreateUserDto {
   @EmailField({ optional: true }) email?: string;
   @EmailVerifiedField() emailVerified?: boolean;
   @RolesField() roles?: string[];
+  @LocaleField() locale?: Locale | null;
 
   @ApiPropertyOptional({
     default: true,

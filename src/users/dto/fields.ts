@@ -1,10 +1,13 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { LOCALES } from '../../i18n/locales.js';
+import { Nullable } from '../../common/validation/nullable.decorator.js';
 import {
   ArrayMaxSize,
   ArrayUnique,
   IsArray,
   IsBoolean,
+  IsIn,
   IsOptional,
   Matches,
 } from 'class-validator';
@@ -49,5 +52,27 @@ export function EmailVerifiedField(): PropertyDecorator {
     }),
     IsOptional(),
     IsBoolean(),
+  );
+}
+
+/**
+ * The language of the user's pages and mails. `null` clears the choice: pages follow the
+ * browser's Accept-Language, mails DEFAULT_LOCALE.
+ */
+export function LocaleField(options: { required?: boolean } = {}): PropertyDecorator {
+  const doc = {
+    type: String,
+    enum: [...LOCALES],
+    nullable: true,
+    example: 'zh-CN',
+    description:
+      "the language of the user's pages and mails; null: not chosen (pages follow the " +
+      "browser's Accept-Language, mails DEFAULT_LOCALE)",
+  };
+  return applyDecorators(
+    options.required ? ApiProperty(doc) : ApiPropertyOptional(doc),
+    ...(options.required ? [] : [IsOptional()]),
+    Nullable(),
+    IsIn(LOCALES, { message: `locale must be one of: ${LOCALES.join(', ')} (or null)` }),
   );
 }

@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EmailField, PasswordField, TokenField } from '../../common/dto/fields.js';
+import type { Locale } from '../../i18n/locales.js';
+import { LocaleField } from './fields.js';
 
 export class ChangeEmailDto {
   @EmailField({ optional: false }) email!: string;
@@ -24,4 +26,9 @@ export class VerifyEmailDto {
 export class ChangePasswordDto {
   @PasswordField('the current password') currentPassword!: string;
   @PasswordField() newPassword!: string;
+}
+
+/** The personal settings a user changes with PATCH /api/v1/me. */
+export class UpdateProfileDto {
+  @LocaleField({ required: true }) locale!: Locale | null;
 }

@@ -1,5 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { LOCALES } from '../../i18n/locales.js';
 import type { UserView } from '../users.service.js';
+
+const LocaleProperty = () =>
+  ApiProperty({
+    type: String,
+    enum: [...LOCALES],
+    nullable: true,
+    example: 'zh-CN',
+    description:
+      "the language of the user's pages and mails; null: not chosen (pages follow the " +
+      "browser's Accept-Language, mails DEFAULT_LOCALE)",
+  });
 
 const EmailVerifiedProperty = () =>
   ApiProperty({
@@ -26,6 +38,7 @@ export class UserDto {
   @EmailVerifiedProperty() emailVerified!: boolean;
   @PendingEmailProperty() pendingEmail!: string | null;
   @ApiProperty({ type: [String], example: ['admin'] }) roles!: string[];
+  @LocaleProperty() locale!: string | null;
   @ApiProperty() disabled!: boolean;
   @ApiProperty() twoFactorEnabled!: boolean;
   @ApiProperty({ description: 'the password was set by an admin and must be changed' })
@@ -42,6 +55,7 @@ export class UserDto {
       emailVerified: u.emailVerified,
       pendingEmail: u.pendingEmail,
       roles: u.roles,
+      locale: u.locale,
       disabled: u.disabled,
       twoFactorEnabled: u.twoFactorEnabled,
       mustChangePassword: u.mustChangePassword,
@@ -72,6 +86,7 @@ export class ProfileDto {
   @EmailVerifiedProperty() emailVerified!: boolean;
   @PendingEmailProperty() pendingEmail!: string | null;
   @ApiProperty({ type: [String] }) roles!: string[];
+  @LocaleProperty() locale!: string | null;
   @ApiProperty() twoFactorEnabled!: boolean;
   @ApiProperty() mustChangePassword!: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
@@ -85,6 +100,7 @@ export class ProfileDto {
       emailVerified: u.emailVerified,
       pendingEmail: u.pendingEmail,
       roles: u.roles,
+      locale: u.locale,
       twoFactorEnabled: u.twoFactorEnabled,
       mustChangePassword: u.mustChangePassword,
       createdAt: u.createdAt.toISOString(),
