@@ -89,7 +89,7 @@ export default tseslint.config(
   {
     // Plain-JavaScript benchmarks run against dist/, and the build's scripts: no type
     // information to lint them with.
-    files: ['bench/**/*.mjs', 'scripts/**/*.mjs', 'scripts/**/*.cjs'],
+    files: ['bench/**/*.mjs', 'src/build/**/*.mjs', 'src/build/**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,

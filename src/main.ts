@@ -1,7 +1,7 @@
 /**
  * The entry point, `node dist/main.js`. It turns on V8's compile cache, then loads the service:
  * the bundle `npm run build` makes of boot.ts and nearly everything it imports (dist/bundle.js,
- * see scripts/bundle.mjs), or boot.ts as compiled when there is no bundle.
+ * see src/build/bundle.mjs), or boot.ts as compiled when there is no bundle.
  */
 import { existsSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';

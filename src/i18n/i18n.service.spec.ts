@@ -25,7 +25,7 @@ function templateKeys(): Map<string, string> {
   return found;
 }
 
-describe('the catalogues (locales/*.json)', () => {
+describe('the catalogues (templates/locales/*.json)', () => {
   it('hold the same keys in every language', () => {
     const english = i18n.keys('en').sort();
     expect(english.length).toBeGreaterThan(0);

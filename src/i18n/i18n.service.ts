@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IntlMessageFormat } from 'intl-messageformat';
-import { PROJECT_ROOT } from '../project-root.js';
+import { TEMPLATE_ROOT } from '../project-root.js';
 import { type Locale, LOCALES } from './locales.js';
 
-/** locales/<code>.json at the project's top level (src/project-root.ts). */
-export const CATALOGUE_DIR = join(PROJECT_ROOT, 'locales');
+/** templates/locales/<code>.json: the words of the templates beside them (src/project-root.ts). */
+export const CATALOGUE_DIR = join(TEMPLATE_ROOT, 'locales');
 
 /** What a message's `{placeholders}` take. Plurals and `select`s need numbers and strings. */
 export type MessageValues = Record<string, string | number | boolean | Date | null | undefined>;
@@ -56,7 +56,7 @@ function flatten(tree: unknown, prefix: string, into: Map<string, string>, file:
 
 /**
  * The messages of every language, from one ICU MessageFormat catalogue per language
- * (`locales/<code>.json`), compiled once at start with FormatJS's intl-messageformat: a message
+ * (`templates/locales/<code>.json`), compiled once at start with FormatJS's intl-messageformat: a message
  * that does not parse stops the start. `t` gives plain text (mail text parts, titles, anything
  * handed to Handlebars as a value, which escapes it); `html` escapes the values and turns the
  * few tags of HTML_TAGS into elements (the `{{t}}` helper in HTML templates).

@@ -1,4 +1,4 @@
-/** The languages of the pages and mails. Add a language here and add `locales/<code>.json`. */
+/** The languages of the pages and mails. Add a language here and add `templates/locales/<code>.json`. */
 export const LOCALES = ['en', 'zh-CN'] as const;
 export type Locale = (typeof LOCALES)[number];
 

@@ -10,7 +10,7 @@ export type TwoFactorOffBy = 'byUser' | 'byAdmin';
  * Every mail Portcullis sends, with the context its template needs. The templates (an HTML and
  * a text part each) live in templates/mail/<name>.{html,text}.hbs, inside the shared layout of
  * templates/mail/layouts, and are rendered by MailComposer (each compiled once, strict). Their
- * words are the catalogues' `mail.*` messages (locales/<code>.json), in the language stored
+ * words are the catalogues' `mail.*` messages (templates/locales/<code>.json), in the language stored
  * with the outbox row. A context holds no words of its own, only values: durations in seconds
  * and the reasons as ids, which the messages turn into words of the mail's language.
  * No context ever holds a password; only the reset and confirmation mails hold a secret (their

@@ -15,7 +15,7 @@ export interface ErrorPageWords {
 
 /**
  * A refusal that the pages exception filter answers with the plain error page, in the page's
- * language: `words` are catalogue keys (locales/*.json), translated when the page is rendered.
+ * language: `words` are catalogue keys (templates/locales/*.json), translated when the page is rendered.
  */
 export class ErrorPage extends Error {
   constructor(

@@ -12,7 +12,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const external = [
   'argon2',
@@ -88,7 +88,7 @@ const result = await build({
       setup(b) {
         b.onResolve({ filter: /typeorm-compat\.js$/ }, (args) =>
           args.importer.includes('@nestjs/typeorm')
-            ? { path: join(root, 'scripts/typeorm-compat.mjs') }
+            ? { path: join(root, 'src/build/typeorm-compat.mjs') }
             : undefined,
         );
       },
@@ -97,7 +97,7 @@ const result = await build({
       name: 'lazy-css-inline',
       setup(b) {
         b.onResolve({ filter: /^@css-inline\/css-inline$/ }, () => ({
-          path: join(root, 'scripts/lazy-css-inline.cjs'),
+          path: join(root, 'src/build/lazy-css-inline.cjs'),
         }));
       },
     },
