@@ -350,6 +350,8 @@ export class AdminUsersPagesController {
     const user = await found(this.users.get(id));
     const events = await this.views.auditPage({ userId: id, page: 1, pageSize: 10 });
     const shown = this.views.user(user);
+    const locale = this.renderer.localeOf(reply, session);
+    const formError = form && (FIELDLESS.has(form.form) ? asFormErrors(errors).form : errors.form);
     return sendConsolePage(
       this.renderer,
       reply,
@@ -361,9 +363,7 @@ export class AdminUsersPagesController {
         notice,
         errors: form ? { fields: errors.fields, rules: errors.rules } : errors,
         // An error of one form is shown above that form, not at the top of the page.
-        formErrors: form
-          ? { [form.form]: FIELDLESS.has(form.form) ? asFormErrors(errors).form : errors.form }
-          : {},
+        formErrors: form && formError ? { [form.form]: this.renderer.say(locale, formError) } : {},
         u: shown,
         self: id === session.user.userId,
         values: form?.values ?? {
