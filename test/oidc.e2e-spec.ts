@@ -363,6 +363,13 @@ describe('OpenID Connect: an application signs its users in through Portcullis',
       expect(answer.location).toBeNull();
       expect(answer.text).toContain('redirect_uri');
     }
+    // The provider's own error page speaks the browser's language, its title too.
+    const request = await authorizationRequest(rp, { redirect_uri: 'https://evil.example/cb' });
+    const chinese = await new HttpBrowser(t, { 'accept-language': 'zh-CN' }).get(request.url.href);
+    expect(chinese.status).toBe(400);
+    expect(chinese.text).toContain('<html lang="zh-CN">');
+    expect(chinese.text).toContain('<title>登录失败');
+    expect(chinese.text).toContain('应用程序发送了无效的登录请求');
   });
 
   it('needs the PKCE verifier for a code that was asked for with a challenge, and PKCE from a public client', async () => {

@@ -13,6 +13,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { SigningKeys } from '../auth/signing-keys.service.js';
 import { SecretBox } from '../common/crypto/secret-box.js';
 import type { Settings } from '../config/settings.js';
+import { I18n } from '../i18n/i18n.service.js';
 import type { Locale } from '../i18n/locales.js';
 import { UsersService } from '../users/users.service.js';
 import { OidcClients, secretMatches } from './oidc-clients.service.js';
@@ -62,6 +63,7 @@ export class OidcProviderService implements OnModuleInit {
     private readonly auth: AuthService,
     private readonly box: SecretBox,
     private readonly clients: OidcClients,
+    private readonly i18n: I18n,
   ) {
     this.settings = {
       http: config.get('http', { infer: true }),
@@ -311,6 +313,11 @@ export class OidcProviderService implements OnModuleInit {
       locale: this.defaultLocale,
       languages: [],
     };
+    // `data` names catalogue keys (titleKey, headingKey): said here in the page's language.
+    const { titleKey, headingKey, ...rest } = data as Record<string, unknown> & {
+      titleKey: string;
+      headingKey?: string;
+    };
     ctx.body = await this.render(view, {
       ...language,
       productName: 'Portcullis',
@@ -318,7 +325,9 @@ export class OidcProviderService implements OnModuleInit {
       user: null,
       fieldErrors: {},
       errors: null,
-      ...data,
+      ...rest,
+      title: this.i18n.t(language.locale, titleKey),
+      ...(headingKey ? { heading: this.i18n.t(language.locale, headingKey) } : {}),
     });
   }
 
@@ -328,19 +337,19 @@ export class OidcProviderService implements OnModuleInit {
     return this.page(
       ctx,
       'oidc-logout.hbs',
-      { title: 'Sign out', form, clientName: client?.clientName ?? null },
+      { titleKey: 'pages.oidc-logout.title', form, clientName: client?.clientName ?? null },
       [typeof back === 'string' ? back : undefined],
     );
   }
 
   private signedOutPage(ctx: KoaContext): Promise<void> {
-    return this.page(ctx, 'oidc-signed-out.hbs', { title: 'Signed out' });
+    return this.page(ctx, 'oidc-signed-out.hbs', { titleKey: 'pages.oidc-signed-out.title' });
   }
 
   private errorPage(ctx: KoaContext, out: Record<string, string>): Promise<void> {
     return this.page(ctx, 'error.hbs', {
-      title: 'Sign-in failed',
-      heading: 'The application sent an invalid sign-in request',
+      titleKey: 'pages.error.invalidAuthorizationTitle',
+      headingKey: 'pages.error.invalidAuthorization',
       // error and error_description are the provider's own fixed texts, never secrets.
       message: `${out.error ?? 'invalid_request'}: ${out.error_description ?? ''}`,
     });

@@ -42,8 +42,8 @@ export function configureOidc(app: NestFastifyApplication, settings: Settings): 
   const pageSessions = app.get(PageSessions);
   const keys = app.get(SigningKeys);
   const publicUrl = new URL(settings.http.publicUrl);
-  // The provider's own pages (logout, its errors) have no page request to take a language from:
-  // DEFAULT_LOCALE, which `{{t}}` in the layout needs.
+  // The provider's own pages (logout, its errors) carry the request's language (pageLanguage,
+  // set below); DEFAULT_LOCALE only if a page is ever rendered without it.
   oidc.useViews((view, data) =>
     fastify.view(view, { locale: settings.i18n.defaultLocale, ...data }),
   );
