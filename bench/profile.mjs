@@ -18,7 +18,7 @@ import {
   cpuSeconds,
   json,
   log,
-  MAIN,
+  ROOT,
   startServer,
   stopAll,
   withBenchDatabase,
@@ -50,6 +50,47 @@ function summarise(profile, key, windowUs) {
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   return { total, rows: [...self].sort((a, b) => b[1] - a[1]) };
+}
+
+/**
+ * Like summarise, but inclusive: each sample counts once for every key found anywhere on its
+ * stack, so a layer's share includes what it calls (a guard's share includes the cache it asks).
+ */
+function summariseInclusive(profile, key, windowUs) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) {
+    for (const child of n.children ?? []) {
+      parent.set(child, n.id);
+    }
+  }
+  const keysOf = new Map();
+  const stackKeys = (id) => {
+    let keys = keysOf.get(id);
+    if (!keys) {
+      const up = parent.get(id);
+      keys = new Set(up === undefined ? [] : stackKeys(up));
+      keys.add(key(byId.get(id).callFrame));
+      keysOf.set(id, keys);
+    }
+    return keys;
+  };
+  const inclusive = new Map();
+  const dt = profile.timeDeltas;
+  let t = profile.startTime;
+  let total = 0;
+  const from = profile.endTime - windowUs;
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    t += dt[i] ?? 0;
+    if (t < from) {
+      continue;
+    }
+    total += dt[i] ?? 0;
+    for (const k of stackKeys(profile.samples[i])) {
+      inclusive.set(k, (inclusive.get(k) ?? 0) + (dt[i] ?? 0));
+    }
+  }
+  return { total, rows: [...inclusive].sort((a, b) => b[1] - a[1]) };
 }
 
 function where(frame) {
@@ -132,7 +173,9 @@ async function run(env) {
     '--cpu-prof',
     `--cpu-prof-dir=${profiles}`,
     '--cpu-prof-interval=200',
-    MAIN,
+    // The modules as tsc wrote them, not the bundle: the profile can then name each package and
+    // source file. At steady state both run the same code.
+    join(ROOT, 'dist/boot.js'),
   ]);
   let requests;
   let cpu;
@@ -170,11 +213,14 @@ async function run(env) {
     `${database} ${endpoint}: ${requests} requests, ${msPerRequest.toFixed(3)} CPU ms/req ` +
       `(shares of the profile's samples from the load on, stop included)\n\n`,
   );
-  for (const [title, key] of [
-    ['by package or file', where],
-    ['by function', (f) => `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`],
+  const fn = (f) => `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`;
+  for (const [title, key, sum] of [
+    ['by package or file (self)', where, summarise],
+    ['by function (self)', fn, summarise],
+    ['by package or file (inclusive: with what it calls)', where, summariseInclusive],
+    ['by function (inclusive)', fn, summariseInclusive],
   ]) {
-    const { total, rows } = summarise(profile, key, windowUs);
+    const { total, rows } = sum(profile, key, windowUs);
     process.stdout.write(`${title}\n`);
     for (const [k, us] of rows.slice(0, TOP)) {
       process.stdout.write(`  ${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}\n`);
