@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   LANG_COOKIE,
   LANG_QUERY,
@@ -104,18 +104,4 @@ export function languageLinks(
     href: languageHref(request, code),
     current: code === current,
   }));
-}
-
-/** Registers the hook that remembers `?lang=` on the pages' paths. */
-export function rememberLanguageOn(
-  fastify: FastifyInstance,
-  isPage: (url: string | undefined) => boolean,
-  secure: boolean,
-): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    if (isPage(request.routeOptions.url ?? undefined)) {
-      rememberLanguageChoice(request, reply, secure);
-    }
-    done();
-  });
 }

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyView from '@fastify/view';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { onRequestHookHandler, preParsingHookHandler, RouteOptions } from 'fastify';
+import helmet from 'helmet';
 import { ConfigService } from '@nestjs/config';
 import Handlebars from 'handlebars';
 import { AppError } from '../common/errors/app-error.js';
 import type { Settings } from '../config/settings.js';
 import { registerI18nHelpers } from '../i18n/i18n-helpers.js';
 import { I18n } from '../i18n/i18n.service.js';
-import { rememberLanguageOn } from '../i18n/request-locale.js';
+import { rememberLanguageChoice } from '../i18n/request-locale.js';
 import { TEMPLATE_ROOT } from '../project-root.js';
 
 /** templates/pages at the project's top level (src/project-root.ts). */
@@ -63,9 +63,21 @@ const CSP_DIRECTIVES = {
   baseUri: ["'none'"],
 };
 
+/** helmet's headers for a page; a page a mailed link opens sends no Referer onwards. */
+function pageSecurityHeaders(mailedLink: boolean): ReturnType<typeof helmet> {
+  return helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    referrerPolicy: { policy: mailedLink ? 'no-referrer' : 'same-origin' },
+  });
+}
+
 /**
  * Fastify plugins of the hosted pages: cookies, the Handlebars view engine, helmet headers and
  * form bodies. Form bodies are parsed for page routes only: the JSON API keeps answering 415.
+ *
+ * What only pages need is attached to each page route as it is registered (an `onRoute` hook),
+ * not run as a global hook that asks on every API request whether it is a page: the API's hot
+ * paths (/api/v1/me, introspection) pay nothing for the pages.
  */
 export function configurePages(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -97,33 +109,57 @@ export function configurePages(app: NestFastifyApplication): void {
       },
     },
   });
-  void fastify.register(fastifyHelmet, { global: false });
-  // `?lang=` on any page is remembered in a cookie for the pages after it.
-  rememberLanguageOn(fastify, isPagePath, secure);
-  // Before any body is read: a form body anywhere but a page is refused, as before.
-  fastify.addHook('preParsing', (request: FastifyRequest, _reply, payload, done) => {
-    const type = request.headers['content-type'] ?? '';
-    // The OpenID Provider (/oidc/…) reads its own form bodies (token, revocation, logout).
-    const url = request.routeOptions.url;
-    if (type.toLowerCase().startsWith(FORM) && !isPagePath(url) && !url?.startsWith('/oidc/')) {
-      done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.'));
-      return;
+  fastify.addHook('onRoute', (route) => {
+    if (isPagePath(route.url)) {
+      addRouteHook(route, 'onRequest', pageHooks(isMailedLinkPath(route.url), secure));
+    } else if (!route.url.startsWith('/oidc/')) {
+      // The OpenID Provider (/oidc/…) reads its own form bodies (token, revocation, logout).
+      addRouteHook(route, 'preParsing', refuseFormBody);
     }
-    done(null, payload);
   });
-  fastify.addHook('onRequest', (request, reply, done) => {
-    if (!isPagePath(request.routeOptions.url ?? undefined)) {
-      done();
-      return;
-    }
-    // Sets the headers on the raw response at once (no promise to wait for).
-    reply.helmet({
-      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
-      referrerPolicy: {
-        policy: isMailedLinkPath(request.url) ? 'no-referrer' : 'same-origin',
-      },
-    });
-    void reply.header('cache-control', 'no-store');
-    done();
-  });
+}
+
+/** Security headers, no caching and a remembered `?lang=`: every page, before its handler. */
+const pageHookCache = new Map<string, onRequestHookHandler>();
+function pageHooks(mailedLink: boolean, secure: boolean): onRequestHookHandler {
+  const key = `${mailedLink}:${secure}`;
+  let hook = pageHookCache.get(key);
+  if (!hook) {
+    const headers = pageSecurityHeaders(mailedLink);
+    hook = function pageHeaders(request, reply, done) {
+      // `?lang=` on any page is remembered in a cookie for the pages after it.
+      rememberLanguageChoice(request, reply, secure);
+      void reply.header('cache-control', 'no-store');
+      // Sets the headers on the raw response at once (helmet never fails or waits).
+      headers(request.raw, reply.raw, () => done());
+    };
+    pageHookCache.set(key, hook);
+  }
+  return hook;
+}
+
+/** Before any body is read: a form body anywhere but a page (or the OpenID Provider) is refused. */
+const refuseFormBody: preParsingHookHandler = (request, _reply, payload, done) => {
+  const type = request.headers['content-type'];
+  if (type !== undefined && type.toLowerCase().startsWith(FORM)) {
+    done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.'));
+    return;
+  }
+  done(null, payload);
+};
+
+/**
+ * Adds a route-level hook, once: Fastify registers a GET route's HEAD twin from the same options,
+ * so the hook may already be there.
+ */
+function addRouteHook(
+  route: RouteOptions,
+  name: 'onRequest' | 'preParsing',
+  hook: onRequestHookHandler | preParsingHookHandler,
+): void {
+  const existing: unknown = route[name];
+  const hooks: unknown[] = Array.isArray(existing) ? existing : existing ? [existing] : [];
+  if (!hooks.includes(hook)) {
+    Object.assign(route, { [name]: [...hooks, hook] });
+  }
 }
