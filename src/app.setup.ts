@@ -18,6 +18,7 @@ import {
 import { parseJsonBody } from './common/validation/json-body.js';
 import type { Settings } from './config/settings.js';
 import { AppLogger } from './logging/app-logger.js';
+import { levelWrites } from './logging/logging.module.js';
 import { requestIdGenerator } from './logging/request-id.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { configureOidc } from './oidc/oidc.setup.js';
@@ -81,20 +82,28 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
   configureOidc(app, settings);
   // Answers carry tokens, secrets, QR codes and recovery codes: nothing is stored by a browser or a
   // proxy unless the route says otherwise (the JWKS, the pages' stylesheet).
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     if (!reply.hasHeader('cache-control')) {
       void reply.header('cache-control', 'no-store');
     }
+    done(null, payload);
   });
   // One log line per request: the route template only, never the query string or body.
-  // Health probes (every few seconds from an orchestrator) are logged at debug.
+  // Health probes (every few seconds from an orchestrator) are logged at debug. The line is not
+  // even built when the level would drop it (LOG_LEVEL=warn or error under load).
   const metrics = app.get(MetricsService);
+  const requestLines = levelWrites(settings.log.level, 'info');
+  const probeLines = levelWrites(settings.log.level, 'debug');
   const observe = (request: FastifyRequest, reply: FastifyReply): void => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
-    const ms = Math.round(reply.elapsedTime * 10) / 10;
     metrics.observeRequest(request.method, route, status, reply.elapsedTime / 1000);
+    const probe = route.startsWith('/health/');
+    if (!(probe ? probeLines : requestLines)) {
+      return;
+    }
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
     const line = {
       msg: `${request.method} ${route} ${status} ${ms} ms`,
       requestId: request.id,
@@ -104,13 +113,16 @@ export function configureApp(app: NestFastifyApplication, settings: Settings): v
       ms,
       ip: request.ip,
     };
-    if (route.startsWith('/health/')) {
+    if (probe) {
       logger.debug(line, 'Http');
     } else {
       logger.log(line, 'Http');
     }
   };
-  fastify.addHook('onResponse', async (request, reply) => observe(request, reply));
+  fastify.addHook('onResponse', (request, reply, done) => {
+    observe(request, reply);
+    done();
+  });
   observeFrameworkAnswers(fastify, observe);
   // The OpenAPI document is built on the first request for /docs or /docs-json, not at start:
   // building it walks every route and DTO, and most instances are never asked for it.

@@ -1,6 +1,6 @@
 import { Global, type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { pino, stdTimeFunctions, type Logger as Pino } from 'pino';
+import { levels, pino, stdTimeFunctions, type Logger as Pino } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPrettyModule from 'pino-pretty';
 import type { Settings } from '../config/settings.js';
@@ -69,4 +69,9 @@ export class LoggingModule {
       exports: [AppLogger],
     };
   }
+}
+
+/** Whether a logger at `level` writes lines of `line`'s level (pino's order of levels). */
+export function levelWrites(level: Settings['log']['level'], line: 'info' | 'debug'): boolean {
+  return levels.values[level] <= levels.values[line];
 }

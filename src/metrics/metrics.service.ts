@@ -1,4 +1,9 @@
 import { Injectable } from '@nestjs/common';
+
+/** One series of a histogram. */
+interface Observer {
+  observe(value: number): void;
+}
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics: the process's own, and one histogram of HTTP requests by route. */
@@ -23,8 +28,18 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, prefix: 'portcullis_' });
   }
 
+  /** The histogram's series by `method route status`: prom-client hashes a label set per call. */
+  private readonly series = new Map<string, Observer>();
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    this.requests.observe({ method, route, status: String(status) }, seconds);
+    const key = `${method} ${route} ${status}`;
+    let series = this.series.get(key);
+    if (!series) {
+      // Bounded: route templates (not URLs), methods and statuses are few.
+      series = this.requests.labels({ method, route, status: String(status) });
+      this.series.set(key, series);
+    }
+    series.observe(seconds);
   }
 
   render(): Promise<string> {
