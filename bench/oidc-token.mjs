@@ -16,9 +16,8 @@
 // BENCH_SKIP_POSTGRES=1, BENCH_SKIP_PGLITE=1.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import {
   ADMIN_PASSWORD,
   ADMIN_USERNAME,
@@ -31,7 +30,7 @@ import {
   startServer,
   stopAll,
   table,
-  withBenchDatabase,
+  forEachDatabase,
 } from './lib/server.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -221,33 +220,16 @@ async function main() {
     `node ${process.version}, ${cpus().length} cores, load average ${load.toFixed(2)}; ` +
       `${CODES} codes, ${DURATION} s of refresh, ${CONNECTIONS} connections`,
   );
-  const rows = [];
-  if (process.env.BENCH_SKIP_POSTGRES !== '1') {
-    await withBenchDatabase(async (url) => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-      const server = await startServer('PostgreSQL', {
-        DATABASE_URL: url,
-        DATA_DIR: dataDir,
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      });
+  const rows = (
+    await forEachDatabase(async (database, env) => {
+      const server = await startServer(database, env);
       try {
-        rows.push(...(await measure('PostgreSQL', server)));
+        return await measure(database, server);
       } finally {
         await server.stop();
-        rmSync(dataDir, { recursive: true, force: true });
       }
-    });
-  }
-  if (process.env.BENCH_SKIP_PGLITE !== '1') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-    const server = await startServer('PGlite', { DATA_DIR: dataDir });
-    try {
-      rows.push(...(await measure('PGlite', server)));
-    } finally {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }
+    })
+  ).flat();
   process.stdout.write(
     [
       `Portcullis OpenID Connect token endpoint, ${new Date().toISOString().slice(0, 10)}, ` +

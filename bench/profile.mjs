@@ -7,7 +7,6 @@
 // Settings: BENCH_PG_URL, BENCH_DURATION (8), BENCH_CONNECTIONS (50), PROFILE_TOP (25),
 // PROFILE_OUT (a path to keep the .cpuprofile at, for a flame graph).
 
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import {
   ROOT,
   startServer,
   stopAll,
-  withBenchDatabase,
+  withStorage,
 } from './lib/server.mjs';
 
 const [endpoint = 'me', database = 'PostgreSQL'] = process.argv.slice(2);
@@ -230,27 +229,7 @@ async function run(env) {
 }
 
 async function main() {
-  if (database === 'PGlite') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-    try {
-      await run({ DATA_DIR: dataDir });
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-    return;
-  }
-  await withBenchDatabase(async (url) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-    try {
-      await run({
-        DATABASE_URL: url,
-        DATA_DIR: dataDir,
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      });
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
+  await withStorage(database, run);
 }
 
 main().catch((error) => {

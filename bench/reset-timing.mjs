@@ -18,9 +18,8 @@
 // BENCH_RESET_SAMPLES (per state and database, default 150), BENCH_RESET_PAUSE_MS (default 15).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import {
   fixed,
@@ -32,7 +31,7 @@ import {
   startServer,
   stopAll,
   table,
-  withBenchDatabase,
+  forEachDatabase,
 } from './lib/server.mjs';
 
 const SAMPLES = Number(process.env.BENCH_RESET_SAMPLES ?? 150);
@@ -165,31 +164,7 @@ async function main() {
     `node ${process.version}, ${cpus().length} cores, load average ${load.toFixed(2)}; ` +
       `${SAMPLES} requests per state, ${PAUSE_MS} ms apart`,
   );
-  const rows = [];
-  if (process.env.BENCH_SKIP_POSTGRES !== '1') {
-    await withBenchDatabase(async (url) => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-      try {
-        rows.push(
-          ...(await measure('PostgreSQL', {
-            DATABASE_URL: url,
-            DATA_DIR: dataDir,
-            ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-          })),
-        );
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    });
-  }
-  if (process.env.BENCH_SKIP_PGLITE !== '1') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-    try {
-      rows.push(...(await measure('PGlite', { DATA_DIR: dataDir })));
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }
+  const rows = (await forEachDatabase(measure)).flat();
 
   const verdicts = [];
   for (const database of new Set(rows.map((r) => r.database))) {

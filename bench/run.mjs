@@ -26,7 +26,6 @@
 // BENCH_SKIP_POSTGRES=1, BENCH_SKIP_PGLITE=1, BENCH_SKIP_RESET=1, BENCH_STRICT=1.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +44,7 @@ import {
   startServer,
   stopAll,
   table,
-  withBenchDatabase,
+  forEachDatabase,
 } from './lib/server.mjs';
 import { LIMIT_MS as RESET_LIMIT_MS, measure as measureResetTiming } from './reset-timing.mjs';
 
@@ -446,31 +445,7 @@ async function main() {
     `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ` +
       `load average ${load0.toFixed(2)}`,
   );
-  const results = [];
-  if (process.env.BENCH_SKIP_POSTGRES !== '1') {
-    await withBenchDatabase(async (url) => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-      try {
-        results.push(
-          await benchDatabase('PostgreSQL', {
-            DATABASE_URL: url,
-            DATA_DIR: dataDir,
-            ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-          }),
-        );
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    });
-  }
-  if (process.env.BENCH_SKIP_PGLITE !== '1') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-    try {
-      results.push(await benchDatabase('PGlite', { DATA_DIR: dataDir }));
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }
+  const results = await forEachDatabase(benchDatabase);
   const rows = results.flatMap(summary);
   const missed = rows.filter((row) => row[4] === 'NOT MET').length;
   const out = [

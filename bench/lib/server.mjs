@@ -2,7 +2,8 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +187,42 @@ export async function withBenchDatabase(run) {
     await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`).catch(() => {});
     await admin.end();
   }
+}
+
+/**
+ * Runs `run(env)` on fresh storage of one database: a PostgreSQL database made for the run (and
+ * dropped after), or an empty PGlite data folder. `env` is what the server needs to use it.
+ */
+export async function withStorage(database, run) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  try {
+    if (database === 'PGlite') {
+      return await run({ DATA_DIR: dataDir });
+    }
+    return await withBenchDatabase((url) =>
+      run({
+        DATABASE_URL: url,
+        DATA_DIR: dataDir,
+        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      }),
+    );
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `run(database, env)` on PostgreSQL, then on PGlite, each on fresh storage (withStorage), less
+ * the one BENCH_SKIP_POSTGRES=1 or BENCH_SKIP_PGLITE=1 skips. Resolves to their results in order.
+ */
+export async function forEachDatabase(run) {
+  const results = [];
+  for (const database of ['PostgreSQL', 'PGlite']) {
+    if (process.env[database === 'PGlite' ? 'BENCH_SKIP_PGLITE' : 'BENCH_SKIP_POSTGRES'] !== '1') {
+      results.push(await withStorage(database, (env) => run(database, env)));
+    }
+  }
+  return results;
 }
 
 export function table(headers, rows) {
