@@ -156,6 +156,46 @@ async function bareFastify(row) {
 }
 
 /**
+ * A reference, not a target: the framework this service is built on (Nest on Fastify) answering
+ * the same hello with nothing of ours (no guard, pipe, hook, log or metric): what is left of the
+ * bare ceiling once the framework's own routing has run.
+ */
+const NEST_HELLO = `
+import 'reflect-metadata';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+class Hello {
+  hello() { return { hello: 'world' }; }
+  ready() { return { status: 'ok' }; }
+}
+Controller()(Hello);
+for (const [method, path] of [['hello', 'hello'], ['ready', 'health/ready']]) {
+  Get(path)(Hello.prototype, method, Object.getOwnPropertyDescriptor(Hello.prototype, method));
+}
+class AppModule {}
+Module({ controllers: [Hello] })(AppModule);
+const app = await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false });
+app.enableShutdownHooks();
+await app.listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+async function nestHello() {
+  const server = await startServer('Nest on Fastify', {}, [
+    '--input-type=module',
+    '-e',
+    NEST_HELLO,
+  ]);
+  try {
+    return await load('Nest on Fastify GET /hello (reference)', server.child.pid, {
+      url: `${server.base}/hello`,
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
  * The sign-in ceiling: argon2id verifications of a hash made with the service's parameters
  * (src/password-policy/password-hasher.service.ts), LOGIN_IN_FLIGHT at a time, in a process of
  * its own, for DURATION seconds. Prints verifications per second.
@@ -328,6 +368,7 @@ async function benchDatabase(database, storage) {
         pid,
         requests.introspect,
       );
+      r.nest = await nestHello();
       r.refresh = await refreshChains(server.base, pid);
       r.argon2 = await argon2Ceiling();
       r.login = await logins(server.base, pid);
@@ -380,6 +421,13 @@ function summary(r) {
     `${fixed(r.introspect.perSecond)} req/s = ${percent(inRatio)}; ` +
       `${fixed(r.introspect.cpuMsPerRequest, 3)} CPU ms/req`,
     TARGETS.introspect,
+  );
+  const nestRatio = r.nest.perSecond / r.bareIntrospect.perSecond;
+  add(
+    'Nest on Fastify hello (reference)',
+    nestRatio,
+    `${fixed(r.nest.perSecond)} req/s = ${percent(nestRatio)}; ${fixed(r.nest.cpuMsPerRequest, 3)} CPU ms/req`,
+    undefined,
   );
   add(
     `refresh, ${REFRESH_CHAINS} chains`,
@@ -436,7 +484,7 @@ function summary(r) {
 }
 
 function details(r) {
-  return [r.bareMe, r.me, r.bareIntrospect, r.introspect, r.refresh, r.login].map((x) => [
+  return [r.bareMe, r.me, r.bareIntrospect, r.introspect, r.nest, r.refresh, r.login].map((x) => [
     r.database,
     x.label.replace(`${r.database} `, ''),
     fixed(x.requests),
