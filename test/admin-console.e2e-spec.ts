@@ -12,78 +12,19 @@ import {
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
+import { HttpBrowser } from './helpers/pages.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { enableTwoFactor } from './helpers/totp.js';
-
-/** One browser as the console sees it: its cookies, and the CSRF token of the last page read. */
-class Browser {
-  private cookies = new Map<string, string>();
-  csrf = '';
-
-  constructor(private readonly t: TestApp) {}
-
-  private keep(res: Response): Response {
-    const raw = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
-    for (const cookie of raw) {
-      const [pair] = cookie.split(';');
-      const [name, ...value] = pair.split('=');
-      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(cookie)) {
-        this.cookies.delete(name);
-      } else {
-        this.cookies.set(name, value.join('='));
-      }
-    }
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(res.text ?? '')?.[1];
-    if (csrf) {
-      this.csrf = csrf;
-    }
-    return res;
-  }
-
-  private cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  async get(path: string): Promise<Response> {
-    return this.keep(await this.t.http().get(path).set('Cookie', this.cookieHeader()));
-  }
-
-  /** Posts a form with this browser's CSRF token unless the form says otherwise. */
-  async post(path: string, form: Record<string, string> = {}): Promise<Response> {
-    return this.keep(
-      await this.t
-        .http()
-        .post(path)
-        .set('Cookie', this.cookieHeader())
-        .type('form')
-        .send({ _csrf: this.csrf, ...form }),
-    );
-  }
-
-  async signIn(user: { username: string; password: string }, next?: string): Promise<Response> {
-    await this.get(next ? `/login?next=${encodeURIComponent(next)}` : '/login');
-    const res = await this.post('/login', {
-      username: user.username,
-      password: user.password,
-      ...(next ? { next } : {}),
-    });
-    // Signing in issues a new CSRF token: read it from the page the browser lands on.
-    if (res.status === 303) {
-      await this.get(res.headers.location);
-    }
-    return res;
-  }
-}
 
 describe('admin console', () => {
   let t: TestApp;
   let admin: TestUser & { tokens: TokenPair };
-  let browser: Browser;
+  let browser: HttpBrowser;
 
   beforeAll(async () => {
     t = await createTestApp();
     admin = await createAdmin(t);
-    browser = new Browser(t);
+    browser = new HttpBrowser(t);
     const res = await browser.signIn(admin);
     expect(res.status).toBe(303);
   });
@@ -107,7 +48,7 @@ describe('admin console', () => {
 
   describe('who may open it', () => {
     it('sends an anonymous visitor to sign in, and back to the page after signing in', async () => {
-      const visitor = new Browser(t);
+      const visitor = new HttpBrowser(t);
       const res = await visitor.get('/admin/users?search=a&page=1');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/login?next=%2Fadmin%2Fusers%3Fsearch%3Da%26page%3D1');
@@ -128,7 +69,7 @@ describe('admin console', () => {
     it('keeps the way back through the two-factor step', async () => {
       const other = await createAdmin(t);
       await enableTwoFactor(t, other);
-      const visitor = new Browser(t);
+      const visitor = new HttpBrowser(t);
       const res = await visitor.signIn(other, '/admin/audit');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/login/two-factor?next=%2Fadmin%2Faudit');
@@ -139,7 +80,7 @@ describe('admin console', () => {
     it('never sends a browser to another site after signing in', async () => {
       const user = await createUser(t);
       for (const next of ['//evil.example/admin', 'https://evil.example/', '/\\evil.example']) {
-        const visitor = new Browser(t);
+        const visitor = new HttpBrowser(t);
         const res = await visitor.signIn(user, next);
         expect(res.status).toBe(303);
         expect(res.headers.location).toBe('/account');
@@ -148,7 +89,7 @@ describe('admin console', () => {
 
     it('shows a signed-in user who is not an admin a 403 page, on every page and form, and records it', async () => {
       const user = await createUser(t);
-      const visitor = new Browser(t);
+      const visitor = new HttpBrowser(t);
       await visitor.signIn(user);
       for (const path of [
         '/admin',
@@ -184,7 +125,7 @@ describe('admin console', () => {
 
     it('sends an admin with a temporary password to change it first', async () => {
       const temp = await createUser(t, { roles: ['admin'], temporaryPassword: true });
-      const visitor = new Browser(t);
+      const visitor = new HttpBrowser(t);
       await visitor.signIn(temp);
       const res = await visitor.get('/admin/users');
       expect(res.status).toBe(303);
@@ -233,7 +174,7 @@ describe('admin console', () => {
       expect(next.text).toContain('<h1>OpenID Connect 客户端</h1>');
       await browser.get('/admin/users?lang=en');
       const user = await createUser(t);
-      const visitor = new Browser(t);
+      const visitor = new HttpBrowser(t);
       await visitor.signIn(user);
       const refused = await visitor.get('/admin/users?lang=zh-CN');
       expect(refused.status).toBe(403);

@@ -14,6 +14,7 @@ import {
   type TokenPair,
   uniqueName,
 } from './helpers/factories.js';
+import { csrfOf } from './helpers/pages.js';
 import { resetClient, retryAfterSeconds } from './helpers/reset-flow.js';
 import type { SmtpSink } from './helpers/smtp-sink.js';
 import {
@@ -427,8 +428,6 @@ describe('attempt limits hold under a burst of parallel requests', () => {
       }
       return [...jar.values()].join('; ');
     }
-    const csrfOf = (res: Response): string =>
-      /name="_csrf" value="([^"]+)"/.exec(res.text)?.[1] ?? '';
 
     it('checks at most 20 of 40 parallel wrong passwords from one address on the login form', async () => {
       const from = freshAddress();

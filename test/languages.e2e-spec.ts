@@ -2,31 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { MailOutboxWorker } from '../src/mail/mail-outbox.worker.js';
-import {
-  bearer,
-  createAdmin,
-  createUser,
-  getMe,
-  login,
-  type TestUser,
-} from './helpers/factories.js';
+import { bearer, createAdmin, createUser, getMe, login } from './helpers/factories.js';
+import { cookiesOf, csrfOf, postForm, setCookie, signInWithForm } from './helpers/pages.js';
 import { expectProblem } from './helpers/problem.js';
 import { createTestApp, createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
-
-/** The cookies a response sets, as `name=value` pairs to send back. */
-function cookiesOf(res: Response): string[] {
-  const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
-  return (raw ?? []).map((c) => c.split(';')[0]);
-}
-
-function setCookie(res: Response, name: string): string | undefined {
-  const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
-  return (raw ?? []).find((c) => c.startsWith(`${name}=`));
-}
-
-function csrfOf(res: Response): string {
-  return /name="_csrf" value="([^"]+)"/.exec(res.text)?.[1] ?? '';
-}
 
 /** The language a page says it is in, and its main heading. */
 function languageOf(res: Response): { lang: string; h1: string } {
@@ -52,19 +31,6 @@ describe('languages: pages, /me and mails in en and zh-CN', () => {
       .patch('/api/v1/me')
       .set(...bearer(accessToken))
       .send(body as object);
-
-  /** Signs in through the login form (in English); returns the browser's cookies. */
-  async function signInWithForm(user: TestUser): Promise<string[]> {
-    const form = await t.http().get('/login');
-    const res = await t
-      .http()
-      .post('/login')
-      .set('Cookie', cookiesOf(form))
-      .type('form')
-      .send({ _csrf: csrfOf(form), username: user.username, password: user.password });
-    expect(res.status).toBe(303);
-    return cookiesOf(res);
-  }
 
   describe('GET and PATCH /api/v1/me: locale', () => {
     it('shows no language until the user picks one, then the one picked', async () => {
@@ -196,7 +162,7 @@ describe('languages: pages, /me and mails in en and zh-CN', () => {
       const user = await createUser(t);
       const { accessToken } = await login(t, user.username, user.password);
       expect((await patchMe(accessToken, { locale: 'zh-CN' })).status).toBe(200);
-      const cookies = await signInWithForm(user);
+      const { cookies } = await signInWithForm(t, user);
 
       const home = await t
         .http()
@@ -216,14 +182,12 @@ describe('languages: pages, /me and mails in en and zh-CN', () => {
 
     it('saves the language chosen on the account page for the pages and the API', async () => {
       const user = await createUser(t);
-      const cookies = await signInWithForm(user);
+      const { cookies } = await signInWithForm(t, user);
       const page = await t.http().get('/account').set('Cookie', cookies);
-      const saved = await t
-        .http()
-        .post('/account/language')
-        .set('Cookie', cookies)
-        .type('form')
-        .send({ _csrf: csrfOf(page), locale: 'zh-CN' });
+      const saved = await postForm(t, '/account/language', cookies, {
+        _csrf: csrfOf(page),
+        locale: 'zh-CN',
+      });
       expect(saved.status).toBe(303);
       expect(saved.headers.location).toBe('/account?done=language');
       expect(setCookie(saved, 'portcullis_lang')).toMatch(/^portcullis_lang=zh-CN;/);
@@ -232,12 +196,7 @@ describe('languages: pages, /me and mails in en and zh-CN', () => {
       const after = await t.http().get('/account?done=language').set('Cookie', cookies);
       expect(after.text).toContain('您的语言设置已保存。');
 
-      const refused = await t
-        .http()
-        .post('/account/language')
-        .set('Cookie', cookies)
-        .type('form')
-        .send({ locale: 'en' });
+      const refused = await postForm(t, '/account/language', cookies, { locale: 'en' });
       expect(refused.status).toBe(403);
       expect((await getMe(t, accessToken)).body.locale).toBe('zh-CN');
     });
@@ -245,33 +204,28 @@ describe('languages: pages, /me and mails in en and zh-CN', () => {
     it('says errors and durations in Chinese', async () => {
       const zh = ['portcullis_lang=zh-CN'];
       const form = await t.http().get('/login').set('Cookie', zh);
-      const wrong = await t
-        .http()
-        .post('/login')
-        .set('Cookie', [...zh, ...cookiesOf(form)])
-        .type('form')
-        .send({ _csrf: csrfOf(form), username: 'nobody-here', password: 'wrong password 1' });
+      const wrong = await postForm(t, '/login', [...zh, ...cookiesOf(form)], {
+        _csrf: csrfOf(form),
+        username: 'nobody-here',
+        password: 'wrong password 1',
+      });
       expect(wrong.status).toBe(401);
       expect(wrong.text).toContain('用户名或密码不正确。');
 
       const user = await createUser(t);
       const forgot = await t.http().get('/forgot-password').set('Cookie', zh);
-      const sent = await t
-        .http()
-        .post('/forgot-password')
-        .set('Cookie', [...zh, ...cookiesOf(forgot)])
-        .type('form')
-        .send({ _csrf: csrfOf(forgot), identifier: user.username });
+      const sent = await postForm(t, '/forgot-password', [...zh, ...cookiesOf(forgot)], {
+        _csrf: csrfOf(forgot),
+        identifier: user.username,
+      });
       expect(sent.status).toBe(200);
       expect(sent.text).toContain('重置链接已发送到该账户的电子邮件地址，5分钟内有效。');
       expect(sent.text).not.toContain('valid for');
 
-      const empty = await t
-        .http()
-        .post('/forgot-password')
-        .set('Cookie', [...zh, ...cookiesOf(forgot)])
-        .type('form')
-        .send({ _csrf: csrfOf(forgot), identifier: '' });
+      const empty = await postForm(t, '/forgot-password', [...zh, ...cookiesOf(forgot)], {
+        _csrf: csrfOf(forgot),
+        identifier: '',
+      });
       expect(empty.text).toContain('请填写用户名或电子邮件。');
     });
   });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Response } from 'supertest';
 import { requestConfirmation } from './helpers/email.js';
 import {
   bearer,
@@ -12,22 +11,8 @@ import {
 import type { SmtpSink } from './helpers/smtp-sink.js';
 import { createTestApp, createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import { totp } from './helpers/totp.js';
+import { cookiesOf, csrfOf, postForm, setCookie, signInWithForm } from './helpers/pages.js';
 import { expectProblem } from './helpers/problem.js';
-
-/** The cookies a response sets, as `name=value` pairs to send back. */
-function cookiesOf(res: Response): string[] {
-  const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
-  return (raw ?? []).map((c) => c.split(';')[0]);
-}
-
-function setCookie(res: Response, name: string): string | undefined {
-  const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
-  return (raw ?? []).find((c) => c.startsWith(`${name}=`));
-}
-
-function csrfOf(res: Response): string {
-  return /name="_csrf" value="([^"]+)"/.exec(res.text)?.[1] ?? '';
-}
 
 describe('hosted pages over HTTP', () => {
   let t: TestAppWithMail;
@@ -40,21 +25,6 @@ describe('hosted pages over HTTP', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  /** Signs in through the login form; returns the browser's cookies. */
-  async function signInWithForm(username: string, password: string): Promise<string[]> {
-    const form = await t.http().get('/login');
-    const cookies = cookiesOf(form);
-    const res = await t
-      .http()
-      .post('/login')
-      .set('Cookie', cookies)
-      .type('form')
-      .send({ _csrf: csrfOf(form), username, password });
-    expect(res.status).toBe(303);
-    expect(res.headers.location).toBe('/account');
-    return cookiesOf(res);
-  }
 
   it('serves the login page with a strict CSP and an HttpOnly SameSite=Lax cookie', async () => {
     const res = await t.http().get('/login');
@@ -79,12 +49,11 @@ describe('hosted pages over HTTP', () => {
   it('refuses a form without the CSRF token of the browser session', async () => {
     const user = await createUser(t);
     const form = await t.http().get('/login');
-    const res = await t
-      .http()
-      .post('/login')
-      .set('Cookie', cookiesOf(form))
-      .type('form')
-      .send({ _csrf: 'forged', username: user.username, password: user.password });
+    const res = await postForm(t, '/login', cookiesOf(form), {
+      _csrf: 'forged',
+      username: user.username,
+      password: user.password,
+    });
     expect(res.status).toBe(403);
     expect(setCookie(res, 'portcullis_session')).toBeUndefined();
   });
@@ -92,12 +61,11 @@ describe('hosted pages over HTTP', () => {
   it("keeps this browser's device token in an HttpOnly cookie, which lets its owner in during a lockout", async () => {
     const user = await createUser(t);
     const form = await t.http().get('/login');
-    const signedIn = await t
-      .http()
-      .post('/login')
-      .set('Cookie', cookiesOf(form))
-      .type('form')
-      .send({ _csrf: csrfOf(form), username: user.username, password: user.password });
+    const signedIn = await postForm(t, '/login', cookiesOf(form), {
+      _csrf: csrfOf(form),
+      username: user.username,
+      password: user.password,
+    });
     expect(signedIn.status).toBe(303);
     const device = setCookie(signedIn, 'portcullis_device') ?? '';
     expect(device).toMatch(/HttpOnly/);
@@ -117,12 +85,11 @@ describe('hosted pages over HTTP', () => {
     expect(locked.status).toBe(429);
     // The owner's browser still signs in.
     const again = await t.http().get('/login');
-    const owner = await t
-      .http()
-      .post('/login')
-      .set('Cookie', [...cookiesOf(again), device.split(';')[0]])
-      .type('form')
-      .send({ _csrf: csrfOf(again), username: user.username, password: user.password });
+    const owner = await postForm(t, '/login', [...cookiesOf(again), device.split(';')[0]], {
+      _csrf: csrfOf(again),
+      username: user.username,
+      password: user.password,
+    });
     expect(owner.status).toBe(303);
     expect(owner.headers.location).toBe('/account');
   });
@@ -130,15 +97,15 @@ describe('hosted pages over HTTP', () => {
   it('shows a wrong password in words and signs in with the right one', async () => {
     const user = await createUser(t);
     const form = await t.http().get('/login');
-    const wrong = await t
-      .http()
-      .post('/login')
-      .set('Cookie', cookiesOf(form))
-      .type('form')
-      .send({ _csrf: csrfOf(form), username: user.username, password: 'nope' });
+    const wrong = await postForm(t, '/login', cookiesOf(form), {
+      _csrf: csrfOf(form),
+      username: user.username,
+      password: 'nope',
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('The username or password is not correct.');
-    const cookies = await signInWithForm(user.username, user.password);
+    const { cookies, location } = await signInWithForm(t, user);
+    expect(location).toBe('/account');
     const account = await t.http().get('/account').set('Cookie', cookies);
     expect(account.status).toBe(200);
     expect(account.text).toContain(user.username);
@@ -150,19 +117,18 @@ describe('hosted pages over HTTP', () => {
     const page = await t.http().get('/login/two-factor').set('Cookie', cookies);
     expect(page.status).toBe(303);
     expect(page.headers.location).toBe('/login');
-    const post = await t
-      .http()
-      .post('/login/two-factor')
-      .set('Cookie', cookies)
-      .type('form')
-      .send({ _csrf: csrfOf(form), code: '123456' });
+    const post = await postForm(t, '/login/two-factor', cookies, {
+      _csrf: csrfOf(form),
+      code: '123456',
+    });
     expect(post.status).toBe(303);
     expect(post.headers.location).toBe('/login');
   });
 
   it('signs the browser out at once when its session is revoked elsewhere', async () => {
     const user = await createUser(t);
-    const cookies = await signInWithForm(user.username, user.password);
+    const { cookies, location } = await signInWithForm(t, user);
+    expect(location).toBe('/account');
     const api = await login(t, user.username, user.password);
     const change = await t
       .http()
@@ -178,12 +144,10 @@ describe('hosted pages over HTTP', () => {
   it('never uses a reset link up on GET, and sends no referrer from it', async () => {
     const user = await createUser(t);
     const form = await t.http().get('/forgot-password');
-    const sent = await t
-      .http()
-      .post('/forgot-password')
-      .set('Cookie', cookiesOf(form))
-      .type('form')
-      .send({ _csrf: csrfOf(form), identifier: user.username });
+    const sent = await postForm(t, '/forgot-password', cookiesOf(form), {
+      _csrf: csrfOf(form),
+      identifier: user.username,
+    });
     expect(sent.status).toBe(200);
     expect(sent.text).toContain('valid for 5 minutes');
     const mail = await smtp.waitForMail((m) => m.to.includes(user.email as string));
@@ -195,12 +159,10 @@ describe('hosted pages over HTTP', () => {
       expect(page.headers['referrer-policy']).toBe('no-referrer');
     }
     const page = await t.http().get(path);
-    const opened = await t
-      .http()
-      .post('/reset-password')
-      .set('Cookie', cookiesOf(page))
-      .type('form')
-      .send({ _csrf: csrfOf(page), token: link.searchParams.get('token') });
+    const opened = await postForm(t, '/reset-password', cookiesOf(page), {
+      _csrf: csrfOf(page),
+      token: link.searchParams.get('token'),
+    });
     expect(opened.status).toBe(303);
     expect(opened.headers.location).toBe('/reset-password/two-factor');
     const reset = setCookie(opened, 'portcullis_reset') ?? '';
@@ -223,23 +185,19 @@ describe('hosted pages over HTTP', () => {
       .send({ code: totp(setup.body.secret as string, t.clock.nowSeconds()) });
     expect(enable.status).toBe(200);
     const form = await t.http().get('/forgot-password');
-    await t
-      .http()
-      .post('/forgot-password')
-      .set('Cookie', cookiesOf(form))
-      .type('form')
-      .send({ _csrf: csrfOf(form), identifier: user.username });
+    await postForm(t, '/forgot-password', cookiesOf(form), {
+      _csrf: csrfOf(form),
+      identifier: user.username,
+    });
     const mail = await smtp.waitForMail(
       (m) => m.to.includes(user.email as string) && m.text.includes('/reset-password?token='),
     );
     const link = new URL(/https?:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail.text)?.[0] ?? '');
     const page = await t.http().get(`${link.pathname}${link.search}`);
-    const opened = await t
-      .http()
-      .post('/reset-password')
-      .set('Cookie', cookiesOf(page))
-      .type('form')
-      .send({ _csrf: csrfOf(page), token: link.searchParams.get('token') });
+    const opened = await postForm(t, '/reset-password', cookiesOf(page), {
+      _csrf: csrfOf(page),
+      token: link.searchParams.get('token'),
+    });
     const cookies = [...cookiesOf(page), ...cookiesOf(opened)];
     const step = await t.http().get('/reset-password/two-factor').set('Cookie', cookies);
     expect(step.status).toBe(200);
@@ -259,12 +217,10 @@ describe('hosted pages over HTTP', () => {
 
   it('shows a page for an invalid link that offers a new one', async () => {
     const page = await t.http().get('/reset-password?token=not-a-real-token');
-    const res = await t
-      .http()
-      .post('/reset-password')
-      .set('Cookie', cookiesOf(page))
-      .type('form')
-      .send({ _csrf: csrfOf(page), token: 'not-a-real-token' });
+    const res = await postForm(t, '/reset-password', cookiesOf(page), {
+      _csrf: csrfOf(page),
+      token: 'not-a-real-token',
+    });
     expect(res.status).toBe(400);
     expect(res.text).toContain('This reset link is not valid');
     expect(res.text).toContain('href="/forgot-password"');
@@ -281,12 +237,7 @@ describe('hosted pages over HTTP', () => {
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.headers['cache-control']).toBe('no-store');
     const confirm = (csrf: string) =>
-      t
-        .http()
-        .post('/verify-email')
-        .set('Cookie', cookiesOf(page))
-        .type('form')
-        .send({ _csrf: csrf, token });
+      postForm(t, '/verify-email', cookiesOf(page), { _csrf: csrf, token });
 
     expect((await confirm('forged')).status).toBe(403);
     expect((await getMe(t, accessToken)).body).toMatchObject({
