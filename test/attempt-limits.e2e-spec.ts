@@ -23,7 +23,7 @@ import {
   type TestApp,
   type TestAppWithMail,
 } from './helpers/test-app.js';
-import { authenticator, enableTwoFactor } from './helpers/totp.js';
+import { authenticator, createEnrolledUser, type EnrolledUser } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
 /** From src/rate-limit/backoff-policy.ts and src/password-reset/password-reset.service.ts. */
@@ -74,13 +74,6 @@ function madeUpRecoveryCode(): string {
   return chars.match(/.{4}/g)!.join('-');
 }
 
-interface EnrolledUser extends TestUser {
-  email: string;
-  secret: string;
-  recoveryCodes: string[];
-  tokens: TokenPair;
-}
-
 /** Setup, enrolment and sign-in steps through the API, for one test app. */
 function flows(t: TestApp) {
   const otp = authenticator(t);
@@ -92,10 +85,7 @@ function flows(t: TestApp) {
     otp,
     passwordLogin,
     secondStep,
-    async enrolledUser(): Promise<EnrolledUser> {
-      const user = await createUser(t);
-      return { ...user, email: user.email as string, ...(await enableTwoFactor(t, user)) };
-    },
+    enrolledUser: (): Promise<EnrolledUser> => createEnrolledUser(t),
     async challengeFor(user: { username: string; password: string }): Promise<string> {
       const res = await passwordLogin(user.username, user.password);
       expect(res.status).toBe(200);

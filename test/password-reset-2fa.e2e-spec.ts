@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { createUser, strongPassword, type TestUser, uniqueName } from './helpers/factories.js';
+import { createUser, strongPassword, uniqueName } from './helpers/factories.js';
 import { jwtPayload } from './helpers/jwt.js';
 import {
   RECOVERY_USED_SUBJECT,
@@ -10,14 +10,8 @@ import {
 } from './helpers/reset-flow.js';
 import type { SmtpSink } from './helpers/smtp-sink.js';
 import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
-import { authenticator, enableTwoFactor } from './helpers/totp.js';
+import { authenticator, createEnrolledUser, type EnrolledUser } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
-
-interface EnrolledUser extends TestUser {
-  email: string;
-  secret: string;
-  recoveryCodes: string[];
-}
 
 describe('forgot password and two-factor authentication', () => {
   let t: TestAppWithMail;
@@ -40,12 +34,6 @@ describe('forgot password and two-factor authentication', () => {
   const secondStep = (challengeToken: string, code: string) =>
     t.http().post('/api/v1/auth/login/two-factor').send({ challengeToken, code });
 
-  /** A user who turned 2FA on in the personal center. */
-  async function enrolledUser(): Promise<EnrolledUser> {
-    const user = await createUser(t);
-    return { ...user, email: user.email as string, ...(await enableTwoFactor(t, user)) };
-  }
-
   /** Opens a fresh reset link for a user with 2FA and checks the session says so. */
   async function startResetWith2fa(user: EnrolledUser): Promise<string> {
     const { token } = await reset.requestLink(user.username, user.email);
@@ -61,7 +49,7 @@ describe('forgot password and two-factor authentication', () => {
 
   describe('a user with 2FA', () => {
     it('proves the existing authenticator, cannot enrol a new one, and the code used cannot be replayed at sign-in', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const resetToken = await startResetWith2fa(user);
 
       expectProblem(await reset.setup(resetToken), 409, 'TWO_FACTOR_ALREADY_CONFIGURED');
@@ -91,7 +79,7 @@ describe('forgot password and two-factor authentication', () => {
     });
 
     it('refuses in the reset a code already used to sign in', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const code = otp.freshCode(user.secret);
       const signIn = await passwordLogin(user.username, user.password);
       expect((await secondStep(signIn.body.challengeToken as string, code)).status).toBe(200);
@@ -102,7 +90,7 @@ describe('forgot password and two-factor authentication', () => {
     });
 
     it('accepts a recovery code instead of a TOTP code, once, and mails that one was used', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const resetToken = await startResetWith2fa(user);
       const recoveryCode = user.recoveryCodes[0];
 
@@ -128,7 +116,7 @@ describe('forgot password and two-factor authentication', () => {
 
   describe('wrong codes', () => {
     it('ends the reset session at the 5th wrong code: even the right code then gets 401 RESET_SESSION_INVALID', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const resetToken = await startResetWith2fa(user);
       otp.nextStep();
       const wrong = otp.wrongCode(user.secret);
@@ -158,7 +146,7 @@ describe('forgot password and two-factor authentication', () => {
     });
 
     it('keeps counting wrong codes against the user in a new reset: 429 TOO_MANY_ATTEMPTS until Retry-After has passed', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const first = await startResetWith2fa(user);
       otp.nextStep();
       const wrong = otp.wrongCode(user.secret);

@@ -9,14 +9,18 @@ import {
   getMe,
   type Json,
   login,
-  type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
 import { auditEvents } from './helpers/audit.js';
 import { jwtPayload } from './helpers/jwt.js';
 import type { SinkMail, SmtpSink } from './helpers/smtp-sink.js';
 import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
-import { authenticator, base32Decode, TOTP_PERIOD_SECONDS } from './helpers/totp.js';
+import {
+  authenticator,
+  base32Decode,
+  createEnrolledUser,
+  TOTP_PERIOD_SECONDS,
+} from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -31,16 +35,6 @@ function retryAfterSeconds(res: Response): number {
   const header = res.headers['retry-after'];
   expect(header).toMatch(/^\d+$/);
   return Number(header);
-}
-
-interface EnrolledUser extends TestUser {
-  email: string;
-  secret: string;
-  recoveryCodes: string[];
-  /** The code that turned 2FA on. */
-  enableCode: string;
-  /** A session from before 2FA was turned on (amr pwd), for the personal center. */
-  tokens: TokenPair;
 }
 
 describe('two-factor authentication', () => {
@@ -93,26 +87,6 @@ describe('two-factor authentication', () => {
 
   const mailTo = (address: string, subject: string): Promise<SinkMail> =>
     sink.waitForMail((m) => m.envelopeTo.includes(address.toLowerCase()) && m.subject === subject);
-
-  /** A user who turned 2FA on in the personal center with the secret they were shown. */
-  async function enrolledUser(): Promise<EnrolledUser> {
-    const user = await createUser(t);
-    const tokens = await login(t, user.username, user.password);
-    const provisioned = await setup(tokens.accessToken, user.password);
-    expect(provisioned.status).toBe(200);
-    const secret = provisioned.body.secret as string;
-    const enableCode = otp.freshCode(secret);
-    const enabled = await enable(tokens.accessToken, enableCode);
-    expect(enabled.status).toBe(200);
-    return {
-      ...user,
-      email: user.email as string,
-      secret,
-      recoveryCodes: enabled.body.recoveryCodes as string[],
-      enableCode,
-      tokens,
-    };
-  }
 
   /** The password step of a sign-in for a user with 2FA: the challenge token. */
   async function challengeFor(user: { username: string; password: string }): Promise<string> {
@@ -217,7 +191,7 @@ describe('two-factor authentication', () => {
     });
 
     it('mails the user that two-factor authentication is on, without the secret or the codes', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const mail = await mailTo(user.email, ENABLED_SUBJECT);
       expect(mail.to).toBe(user.email);
       expect(mail.text).toContain(`Hello ${user.username},`);
@@ -229,7 +203,7 @@ describe('two-factor authentication', () => {
     });
 
     it('answers 409 TWO_FACTOR_ALREADY_CONFIGURED to setup or enable once 2FA is on', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       expectProblem(
         await setup(user.tokens.accessToken, user.password),
         409,
@@ -267,7 +241,7 @@ describe('two-factor authentication', () => {
 
   describe('signing in with 2FA', () => {
     it('answers a correct password with a challenge and no tokens', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const res = await passwordLogin(user.username, user.password);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
@@ -278,7 +252,7 @@ describe('two-factor authentication', () => {
     });
 
     it('gives tokens with amr pwd and otp for the challenge and a current code', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       const res = await secondStep(challenge, otp.freshCode(user.secret));
       expect(res.status).toBe(200);
@@ -305,7 +279,7 @@ describe('two-factor authentication', () => {
     });
 
     it('refuses a wrong code with 401 INVALID_TOTP_CODE and keeps the challenge usable', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       otp.nextStep();
       expectProblem(
@@ -318,7 +292,7 @@ describe('two-factor authentication', () => {
     });
 
     it('never accepts the same code twice, even while it is still inside the time window', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const code = otp.freshCode(user.secret);
       expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
 
@@ -335,14 +309,14 @@ describe('two-factor authentication', () => {
     });
 
     it('refuses at sign-in the code that turned 2FA on', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       expectProblem(await secondStep(challenge, user.enableCode), 401, 'INVALID_TOTP_CODE');
       expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
 
     it('accepts a code one step old or one step ahead, not two', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       // Two steps on, the step before now was never used.
       otp.nextStep();
       otp.nextStep();
@@ -356,7 +330,7 @@ describe('two-factor authentication', () => {
     });
 
     it('answers 401 CHALLENGE_INVALID to a made-up challenge', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       expectProblem(
         await secondStep('not-a-challenge', otp.freshCode(user.secret)),
         401,
@@ -372,7 +346,7 @@ describe('two-factor authentication', () => {
     });
 
     it('accepts the code for 5 minutes after the password, and answers 401 CHALLENGE_INVALID after', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       otp.nextStep();
       const inTime = await challengeFor(user);
       const tooLate = await challengeFor(user);
@@ -385,13 +359,13 @@ describe('two-factor authentication', () => {
     });
 
     it('refuses a challenge token as a bearer token on /api/v1/me', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       expectProblem(await getMe(t, challenge), 401, 'UNAUTHORIZED');
     });
 
     it('answers 401 CHALLENGE_INVALID to an access token sent as the challenge', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       expect((await getMe(t, user.tokens.accessToken)).status).toBe(200);
       expectProblem(
         await secondStep(user.tokens.accessToken, otp.freshCode(user.secret)),
@@ -401,7 +375,7 @@ describe('two-factor authentication', () => {
     });
 
     it('answers 401 CHALLENGE_INVALID to a challenge issued before the password changed', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const stale = await challengeFor(user);
       const newPassword = `${user.password} renewed`;
       const changed = await t
@@ -420,7 +394,7 @@ describe('two-factor authentication', () => {
 
   describe('recovery codes', () => {
     it('signs in once with a recovery code typed in upper case with spaces, never twice', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const code = user.recoveryCodes[0];
       const typed = ` ${code.toUpperCase().replace(/-/g, ' ')} `;
       const res = await secondStep(await challengeFor(user), typed);
@@ -434,7 +408,7 @@ describe('two-factor authentication', () => {
     });
 
     it('mails the user that a recovery code was used and how many are left', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       expect((await secondStep(await challengeFor(user), user.recoveryCodes[3])).status).toBe(200);
       const mail = await mailTo(user.email, RECOVERY_USED_SUBJECT);
       expect(mail.text).toContain(`Hello ${user.username},`);
@@ -446,8 +420,8 @@ describe('two-factor authentication', () => {
 
   describe('throttling wrong codes', () => {
     it('answers 429 TOO_MANY_ATTEMPTS with Retry-After after 5 wrong codes, even to the right one, until the wait is over', async () => {
-      const user = await enrolledUser();
-      const bystander = await enrolledUser();
+      const user = await createEnrolledUser(t);
+      const bystander = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       otp.nextStep();
       const wrong = otp.wrongCode(user.secret);
@@ -470,7 +444,7 @@ describe('two-factor authentication', () => {
     });
 
     it('counts wrong codes per user across sign-in and turning 2FA off', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       otp.nextStep();
       const wrong = otp.wrongCode(user.secret);
@@ -504,7 +478,7 @@ describe('two-factor authentication', () => {
 
   describe('turning 2FA off in the personal center', () => {
     it('answers 401 INVALID_CREDENTIALS to a wrong password and keeps 2FA on', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       expectProblem(
         await disable(user.tokens.accessToken, {
           currentPassword: `${user.password}x`,
@@ -517,7 +491,7 @@ describe('two-factor authentication', () => {
     });
 
     it('answers 400 INVALID_TOTP_CODE to a wrong code and keeps 2FA on', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       otp.nextStep();
       expectProblem(
         await disable(user.tokens.accessToken, {
@@ -532,7 +506,7 @@ describe('two-factor authentication', () => {
     });
 
     it('turns 2FA off with the password and a current code: sign-in gives tokens at once and a mail says so', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const res = await disable(user.tokens.accessToken, {
         currentPassword: user.password,
         code: otp.freshCode(user.secret),
@@ -559,7 +533,7 @@ describe('two-factor authentication', () => {
     });
 
     it('refuses to turn 2FA off with a code already used to sign in', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const code = otp.freshCode(user.secret);
       expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
       expectProblem(
@@ -571,7 +545,7 @@ describe('two-factor authentication', () => {
     });
 
     it('turns 2FA off with a recovery code instead of a current code', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const res = await disable(user.tokens.accessToken, {
         currentPassword: user.password,
         code: user.recoveryCodes[5],
@@ -599,7 +573,7 @@ describe('two-factor authentication', () => {
   describe('admin reset', () => {
     it('removes the authenticator: the user signs in with the password alone and is told by mail', async () => {
       const admin = await createAdmin(t);
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const before = await adminGetUser(admin.tokens, user.id);
       expect(before.status).toBe(200);
       expect(before.body.twoFactorEnabled).toBe(true);
@@ -627,7 +601,7 @@ describe('two-factor authentication', () => {
 
     it('answers 403 FORBIDDEN to a user who is not an admin, and leaves 2FA on', async () => {
       const admin = await createAdmin(t);
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const other = await createUser(t);
       const otherTokens = await login(t, other.username, other.password);
       expectProblem(await adminResetTwoFactor(otherTokens, user.id), 403, 'FORBIDDEN');
@@ -639,7 +613,7 @@ describe('two-factor authentication', () => {
   describe('audit trail', () => {
     it('records enabling, a failed code, a recovery code used and an admin reset for the user', async () => {
       const admin = await createAdmin(t);
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const challenge = await challengeFor(user);
       expectProblem(
         await secondStep(challenge, otp.wrongCode(user.secret)),
@@ -698,7 +672,7 @@ describe('two-factor authentication', () => {
     });
 
     it('stores recovery codes only as 32-byte hashes', async () => {
-      const user = await enrolledUser();
+      const user = await createEnrolledUser(t);
       const rows = await db().query<{ code_hash: Buffer }[]>(
         'SELECT code_hash FROM recovery_codes WHERE user_id = $1',
         [user.id],

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { expect } from '@jest/globals';
-import { bearer, login, type TokenPair } from './factories.js';
+import { bearer, createUser, login, type TestUser, type TokenPair } from './factories.js';
 import type { TestApp } from './test-app.js';
 
 /**
@@ -83,12 +83,12 @@ export function authenticator(t: TestApp) {
 /**
  * Turns 2FA on for a user through the personal center, as the user would (setup with the
  * password, then a code from the new authenticator); returns the secret, the recovery codes and
- * the tokens of the sign-in it used.
+ * the code that turned it on and the tokens of the sign-in it used.
  */
 export async function enableTwoFactor(
   t: TestApp,
   user: { username: string; password: string },
-): Promise<{ secret: string; recoveryCodes: string[]; tokens: TokenPair }> {
+): Promise<{ secret: string; recoveryCodes: string[]; enableCode: string; tokens: TokenPair }> {
   const tokens = await login(t, user.username, user.password);
   const setup = await t
     .http()
@@ -97,11 +97,29 @@ export async function enableTwoFactor(
     .send({ currentPassword: user.password });
   expect(setup.status).toBe(200);
   const secret = setup.body.secret as string;
+  const enableCode = authenticator(t).freshCode(secret);
   const enabled = await t
     .http()
     .post('/api/v1/me/two-factor/enable')
     .set(...bearer(tokens.accessToken))
-    .send({ code: authenticator(t).freshCode(secret) });
+    .send({ code: enableCode });
   expect(enabled.status).toBe(200);
-  return { secret, recoveryCodes: enabled.body.recoveryCodes as string[], tokens };
+  return { secret, recoveryCodes: enabled.body.recoveryCodes as string[], enableCode, tokens };
+}
+
+/** A user from `createUser` who turned 2FA on in the personal center (`enableTwoFactor`). */
+export interface EnrolledUser extends TestUser {
+  email: string;
+  secret: string;
+  recoveryCodes: string[];
+  /** The code that turned 2FA on. */
+  enableCode: string;
+  /** A session from before 2FA was turned on (amr pwd), for the personal center. */
+  tokens: TokenPair;
+}
+
+/** Creates a user (with an email address) and turns 2FA on for them. */
+export async function createEnrolledUser(t: TestApp): Promise<EnrolledUser> {
+  const user = await createUser(t);
+  return { ...user, email: user.email as string, ...(await enableTwoFactor(t, user)) };
 }
