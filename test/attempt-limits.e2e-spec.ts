@@ -23,7 +23,12 @@ import {
   type TestApp,
   type TestAppWithMail,
 } from './helpers/test-app.js';
-import { authenticator, createEnrolledUser, type EnrolledUser } from './helpers/totp.js';
+import {
+  authenticator,
+  challengeFor,
+  createEnrolledUser,
+  type EnrolledUser,
+} from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
 
 /** From src/rate-limit/backoff-policy.ts and src/password-reset/password-reset.service.ts. */
@@ -86,12 +91,8 @@ function flows(t: TestApp) {
     passwordLogin,
     secondStep,
     enrolledUser: (): Promise<EnrolledUser> => createEnrolledUser(t),
-    async challengeFor(user: { username: string; password: string }): Promise<string> {
-      const res = await passwordLogin(user.username, user.password);
-      expect(res.status).toBe(200);
-      expect(res.body.twoFactorRequired).toBe(true);
-      return res.body.challengeToken as string;
-    },
+    challengeFor: (user: { username: string; password: string }): Promise<string> =>
+      challengeFor(t, user),
   };
 }
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Response } from 'supertest';
 import {
   bearer,
   createAdmin,
@@ -11,6 +10,7 @@ import {
   type TestUser,
 } from './helpers/factories.js';
 import { auditEvents, queryAuditEvents } from './helpers/audit.js';
+import { retryAfterSeconds } from './helpers/reset-flow.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -19,13 +19,6 @@ const ACCOUNT_FREE_FAILURES = 5;
 const ACCOUNT_FIRST_WAIT_SECONDS = 30;
 const CLIENT_FREE_FAILURES = 20;
 const CLIENT_FIRST_WAIT_SECONDS = 60;
-
-/** Retry-After as the client reads it: whole seconds. */
-function retryAfter(res: Response): number {
-  const header = res.headers['retry-after'];
-  expect(header).toMatch(/^\d+$/);
-  return Number(header);
-}
 
 function attempt(t: TestApp, username: string, password: string, from?: string) {
   const req = t.http().post('/api/v1/auth/login');
@@ -325,7 +318,7 @@ describe('login throttling behind a trusted proxy', () => {
 
     const res = await attempt(t, user.username, 'not the password', '198.51.100.10');
     expectProblem(res, 429, 'TOO_MANY_ATTEMPTS');
-    const wait = retryAfter(res);
+    const wait = retryAfterSeconds(res);
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(ACCOUNT_FIRST_WAIT_SECONDS);
     // The right password does not get through either while the account waits.
@@ -347,7 +340,7 @@ describe('login throttling behind a trusted proxy', () => {
 
     const res = await attempt(t, user.username, user.password, '198.51.100.99');
     expectProblem(res, 429, 'TOO_MANY_ATTEMPTS');
-    expect(retryAfter(res)).toBeGreaterThan(0);
+    expect(retryAfterSeconds(res)).toBeGreaterThan(0);
     // The throttle is the account's: another user from the same address signs in.
     const other = await createUser(t);
     expect((await attempt(t, other.username, other.password, '198.51.100.99')).status).toBe(200);
@@ -380,14 +373,14 @@ describe('login throttling behind a trusted proxy', () => {
     const first = await attempt(t, user.username, user.password, from);
     expectProblem(first, 429, 'TOO_MANY_ATTEMPTS');
 
-    t.clock.advance(retryAfter(first));
+    t.clock.advance(retryAfterSeconds(first));
     expectProblem(await attempt(t, user.username, 'still wrong', from), 401, 'INVALID_CREDENTIALS');
     const second = await attempt(t, user.username, user.password, from);
     expectProblem(second, 429, 'TOO_MANY_ATTEMPTS');
-    expect(retryAfter(second)).toBeGreaterThan(ACCOUNT_FIRST_WAIT_SECONDS);
-    expect(retryAfter(second)).toBeLessThanOrEqual(2 * ACCOUNT_FIRST_WAIT_SECONDS);
+    expect(retryAfterSeconds(second)).toBeGreaterThan(ACCOUNT_FIRST_WAIT_SECONDS);
+    expect(retryAfterSeconds(second)).toBeLessThanOrEqual(2 * ACCOUNT_FIRST_WAIT_SECONDS);
 
-    t.clock.advance(retryAfter(second));
+    t.clock.advance(retryAfterSeconds(second));
     expect((await attempt(t, user.username, user.password, from)).status).toBe(200);
   });
 
@@ -422,7 +415,7 @@ describe('login throttling behind a trusted proxy', () => {
 
     const res = await attempt(t, user.username, user.password, from);
     expectProblem(res, 429, 'TOO_MANY_ATTEMPTS');
-    const wait = retryAfter(res);
+    const wait = retryAfterSeconds(res);
     expect(wait).toBeGreaterThan(ACCOUNT_FIRST_WAIT_SECONDS);
     expect(wait).toBeLessThanOrEqual(CLIENT_FIRST_WAIT_SECONDS);
     expect((await attempt(t, user.username, user.password, '203.0.113.8')).status).toBe(200);
@@ -465,6 +458,6 @@ describe('login throttling without a trusted proxy', () => {
 
     const res = await attempt(t, user.username, user.password, '203.0.113.200');
     expectProblem(res, 429, 'TOO_MANY_ATTEMPTS');
-    expect(retryAfter(res)).toBeGreaterThan(0);
+    expect(retryAfterSeconds(res)).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import {
   bearer,
@@ -13,11 +12,13 @@ import {
 } from './helpers/factories.js';
 import { auditEvents } from './helpers/audit.js';
 import { jwtPayload } from './helpers/jwt.js';
+import { retryAfterSeconds } from './helpers/reset-flow.js';
 import type { SinkMail, SmtpSink } from './helpers/smtp-sink.js';
 import { createTestAppWithMail, type TestAppWithMail } from './helpers/test-app.js';
 import {
   authenticator,
   base32Decode,
+  challengeFor,
   createEnrolledUser,
   TOTP_PERIOD_SECONDS,
 } from './helpers/totp.js';
@@ -29,13 +30,6 @@ const RECOVERY_CODE = /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/;
 const ENABLED_SUBJECT = 'Two-factor authentication is on';
 const DISABLED_SUBJECT = 'Two-factor authentication was turned off';
 const RECOVERY_USED_SUBJECT = 'A recovery code was used';
-
-/** Retry-After as a client reads it: whole seconds. */
-function retryAfterSeconds(res: Response): number {
-  const header = res.headers['retry-after'];
-  expect(header).toMatch(/^\d+$/);
-  return Number(header);
-}
 
 describe('two-factor authentication', () => {
   let t: TestAppWithMail;
@@ -87,14 +81,6 @@ describe('two-factor authentication', () => {
 
   const mailTo = (address: string, subject: string): Promise<SinkMail> =>
     sink.waitForMail((m) => m.envelopeTo.includes(address.toLowerCase()) && m.subject === subject);
-
-  /** The password step of a sign-in for a user with 2FA: the challenge token. */
-  async function challengeFor(user: { username: string; password: string }): Promise<string> {
-    const res = await passwordLogin(user.username, user.password);
-    expect(res.status).toBe(200);
-    expect(res.body.twoFactorRequired).toBe(true);
-    return res.body.challengeToken as string;
-  }
 
   describe('setting up an authenticator in the personal center', () => {
     it('asks for the current password, so a stolen access token cannot bind an authenticator', async () => {
@@ -215,7 +201,7 @@ describe('two-factor authentication', () => {
         'TWO_FACTOR_ALREADY_CONFIGURED',
       );
       // The authenticator in use is untouched: its next code signs in.
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
 
@@ -253,7 +239,7 @@ describe('two-factor authentication', () => {
 
     it('gives tokens with amr pwd and otp for the challenge and a current code', async () => {
       const user = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       const res = await secondStep(challenge, otp.freshCode(user.secret));
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
@@ -280,7 +266,7 @@ describe('two-factor authentication', () => {
 
     it('refuses a wrong code with 401 INVALID_TOTP_CODE and keeps the challenge usable', async () => {
       const user = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       otp.nextStep();
       expectProblem(
         await secondStep(challenge, otp.wrongCode(user.secret)),
@@ -294,9 +280,9 @@ describe('two-factor authentication', () => {
     it('never accepts the same code twice, even while it is still inside the time window', async () => {
       const user = await createEnrolledUser(t);
       const code = otp.freshCode(user.secret);
-      expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
+      expect((await secondStep(await challengeFor(t, user), code)).status).toBe(200);
 
-      const again = await challengeFor(user);
+      const again = await challengeFor(t, user);
       expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
       // A step later the code is one step old, which drift tolerance would accept: still refused.
       t.clock.advance(TOTP_PERIOD_SECONDS);
@@ -310,7 +296,7 @@ describe('two-factor authentication', () => {
 
     it('refuses at sign-in the code that turned 2FA on', async () => {
       const user = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       expectProblem(await secondStep(challenge, user.enableCode), 401, 'INVALID_TOTP_CODE');
       expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });
@@ -320,11 +306,11 @@ describe('two-factor authentication', () => {
       // Two steps on, the step before now was never used.
       otp.nextStep();
       otp.nextStep();
-      const late = await challengeFor(user);
+      const late = await challengeFor(t, user);
       expectProblem(await secondStep(late, otp.codeAt(user.secret, -2)), 401, 'INVALID_TOTP_CODE');
       expect((await secondStep(late, otp.codeAt(user.secret, -1))).status).toBe(200);
 
-      const early = await challengeFor(user);
+      const early = await challengeFor(t, user);
       expectProblem(await secondStep(early, otp.codeAt(user.secret, 2)), 401, 'INVALID_TOTP_CODE');
       expect((await secondStep(early, otp.codeAt(user.secret, 1))).status).toBe(200);
     });
@@ -336,7 +322,7 @@ describe('two-factor authentication', () => {
         401,
         'CHALLENGE_INVALID',
       );
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       const [header, payload] = challenge.split('.');
       expectProblem(
         await secondStep(`${header}.${payload}.AAAA`, otp.codeAt(user.secret)),
@@ -348,8 +334,8 @@ describe('two-factor authentication', () => {
     it('accepts the code for 5 minutes after the password, and answers 401 CHALLENGE_INVALID after', async () => {
       const user = await createEnrolledUser(t);
       otp.nextStep();
-      const inTime = await challengeFor(user);
-      const tooLate = await challengeFor(user);
+      const inTime = await challengeFor(t, user);
+      const tooLate = await challengeFor(t, user);
 
       t.clock.advance(285);
       expect((await secondStep(inTime, otp.codeAt(user.secret))).status).toBe(200);
@@ -360,7 +346,7 @@ describe('two-factor authentication', () => {
 
     it('refuses a challenge token as a bearer token on /api/v1/me', async () => {
       const user = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       expectProblem(await getMe(t, challenge), 401, 'UNAUTHORIZED');
     });
 
@@ -376,7 +362,7 @@ describe('two-factor authentication', () => {
 
     it('answers 401 CHALLENGE_INVALID to a challenge issued before the password changed', async () => {
       const user = await createEnrolledUser(t);
-      const stale = await challengeFor(user);
+      const stale = await challengeFor(t, user);
       const newPassword = `${user.password} renewed`;
       const changed = await t
         .http()
@@ -387,7 +373,7 @@ describe('two-factor authentication', () => {
 
       expectProblem(await secondStep(stale, otp.freshCode(user.secret)), 401, 'CHALLENGE_INVALID');
       // A sign-in with the new password goes through.
-      const fresh = await challengeFor({ username: user.username, password: newPassword });
+      const fresh = await challengeFor(t, { username: user.username, password: newPassword });
       expect((await secondStep(fresh, otp.freshCode(user.secret))).status).toBe(200);
     });
   });
@@ -397,11 +383,11 @@ describe('two-factor authentication', () => {
       const user = await createEnrolledUser(t);
       const code = user.recoveryCodes[0];
       const typed = ` ${code.toUpperCase().replace(/-/g, ' ')} `;
-      const res = await secondStep(await challengeFor(user), typed);
+      const res = await secondStep(await challengeFor(t, user), typed);
       expect(res.status).toBe(200);
       expect(jwtPayload(res.body.accessToken as string).sub).toBe(user.id);
 
-      const again = await challengeFor(user);
+      const again = await challengeFor(t, user);
       expectProblem(await secondStep(again, code), 401, 'INVALID_TOTP_CODE');
       // Another of the codes still works.
       expect((await secondStep(again, user.recoveryCodes[1])).status).toBe(200);
@@ -409,7 +395,9 @@ describe('two-factor authentication', () => {
 
     it('mails the user that a recovery code was used and how many are left', async () => {
       const user = await createEnrolledUser(t);
-      expect((await secondStep(await challengeFor(user), user.recoveryCodes[3])).status).toBe(200);
+      expect((await secondStep(await challengeFor(t, user), user.recoveryCodes[3])).status).toBe(
+        200,
+      );
       const mail = await mailTo(user.email, RECOVERY_USED_SUBJECT);
       expect(mail.text).toContain(`Hello ${user.username},`);
       expect(mail.text).toContain('You have 9 left.');
@@ -422,7 +410,7 @@ describe('two-factor authentication', () => {
     it('answers 429 TOO_MANY_ATTEMPTS with Retry-After after 5 wrong codes, even to the right one, until the wait is over', async () => {
       const user = await createEnrolledUser(t);
       const bystander = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       otp.nextStep();
       const wrong = otp.wrongCode(user.secret);
       for (let i = 0; i < 5; i++) {
@@ -434,7 +422,7 @@ describe('two-factor authentication', () => {
       expect(wait).toBeGreaterThan(5);
 
       // Another user is not slowed down.
-      const other = await challengeFor(bystander);
+      const other = await challengeFor(t, bystander);
       expect((await secondStep(other, otp.codeAt(bystander.secret))).status).toBe(200);
 
       t.clock.advance(wait - 5);
@@ -445,7 +433,7 @@ describe('two-factor authentication', () => {
 
     it('counts wrong codes per user across sign-in and turning 2FA off', async () => {
       const user = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       otp.nextStep();
       const wrong = otp.wrongCode(user.secret);
       for (let i = 0; i < 3; i++) {
@@ -535,7 +523,7 @@ describe('two-factor authentication', () => {
     it('refuses to turn 2FA off with a code already used to sign in', async () => {
       const user = await createEnrolledUser(t);
       const code = otp.freshCode(user.secret);
-      expect((await secondStep(await challengeFor(user), code)).status).toBe(200);
+      expect((await secondStep(await challengeFor(t, user), code)).status).toBe(200);
       expectProblem(
         await disable(user.tokens.accessToken, { currentPassword: user.password, code }),
         400,
@@ -614,7 +602,7 @@ describe('two-factor authentication', () => {
     it('records enabling, a failed code, a recovery code used and an admin reset for the user', async () => {
       const admin = await createAdmin(t);
       const user = await createEnrolledUser(t);
-      const challenge = await challengeFor(user);
+      const challenge = await challengeFor(t, user);
       expectProblem(
         await secondStep(challenge, otp.wrongCode(user.secret)),
         401,

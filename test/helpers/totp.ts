@@ -123,3 +123,17 @@ export async function createEnrolledUser(t: TestApp): Promise<EnrolledUser> {
   const user = await createUser(t);
   return { ...user, email: user.email as string, ...(await enableTwoFactor(t, user)) };
 }
+
+/** The password step of a sign-in for a user with 2FA: checks it asks for a code, returns the challenge token. */
+export async function challengeFor(
+  t: TestApp,
+  user: { username: string; password: string },
+): Promise<string> {
+  const res = await t
+    .http()
+    .post('/api/v1/auth/login')
+    .send({ username: user.username, password: user.password });
+  expect(res.status).toBe(200);
+  expect(res.body.twoFactorRequired).toBe(true);
+  return res.body.challengeToken as string;
+}
