@@ -60,13 +60,7 @@ describe('hosted pages over HTTP', () => {
 
   it("keeps this browser's device token in an HttpOnly cookie, which lets its owner in during a lockout", async () => {
     const user = await createUser(t);
-    const form = await t.http().get('/login');
-    const signedIn = await postForm(t, '/login', cookiesOf(form), {
-      _csrf: csrfOf(form),
-      username: user.username,
-      password: user.password,
-    });
-    expect(signedIn.status).toBe(303);
+    const { res: signedIn } = await signInWithForm(t, user);
     const device = setCookie(signedIn, 'portcullis_device') ?? '';
     expect(device).toMatch(/HttpOnly/);
     expect(device).toMatch(/SameSite=Lax/);
@@ -104,8 +98,8 @@ describe('hosted pages over HTTP', () => {
     });
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('The username or password is not correct.');
-    const { cookies, location } = await signInWithForm(t, user);
-    expect(location).toBe('/account');
+    const { res, cookies } = await signInWithForm(t, user);
+    expect(res.headers.location).toBe('/account');
     const account = await t.http().get('/account').set('Cookie', cookies);
     expect(account.status).toBe(200);
     expect(account.text).toContain(user.username);
@@ -127,8 +121,8 @@ describe('hosted pages over HTTP', () => {
 
   it('signs the browser out at once when its session is revoked elsewhere', async () => {
     const user = await createUser(t);
-    const { cookies, location } = await signInWithForm(t, user);
-    expect(location).toBe('/account');
+    const { res, cookies } = await signInWithForm(t, user);
+    expect(res.headers.location).toBe('/account');
     const api = await login(t, user.username, user.password);
     const change = await t
       .http()

@@ -26,12 +26,12 @@ export function postForm(t: TestApp, path: string, cookies: string[], form: obje
 
 /**
  * Signs in through the login form (GET then POST /login, with that page's cookies and CSRF
- * token) and expects the 303 of a success; returns the browser's cookies and where it is sent.
+ * token) and expects the 303 of a success; returns that answer and the cookies it sets.
  */
 export async function signInWithForm(
   t: TestApp,
   user: { username: string; password: string },
-): Promise<{ cookies: string[]; location: string }> {
+): Promise<{ res: Response; cookies: string[] }> {
   const form = await t.http().get('/login');
   const res = await postForm(t, '/login', cookiesOf(form), {
     _csrf: csrfOf(form),
@@ -39,7 +39,7 @@ export async function signInWithForm(
     password: user.password,
   });
   expect(res.status).toBe(303);
-  return { cookies: cookiesOf(res), location: res.headers.location };
+  return { res, cookies: cookiesOf(res) };
 }
 
 /**
