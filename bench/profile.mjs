@@ -2,7 +2,13 @@
 // and sums the profile's self time by package (node_modules/<name>), by our own source file, and
 // by function.
 //
-//   npm run build && node bench/profile.mjs [me|introspect|refresh|hello] [PostgreSQL|PGlite]
+//   npm run build && node bench/profile.mjs [me|introspect|refresh|login|hello] [PostgreSQL|PGlite]
+//
+// `refresh` runs 16 chains each rotating its own refresh token, `login` signs the bootstrap admin
+// in with 4 requests in flight (as bench/run.mjs does); the others use autocannon. On PostgreSQL
+// it also prints what the database did per request during the load: commits, rows written, WAL
+// records and WAL flushes (pg_stat_database, pg_stat_wal), which tell round trips and commits
+// apart from CPU.
 //
 // Settings: BENCH_PG_URL, BENCH_DURATION (8), BENCH_CONNECTIONS (50), PROFILE_TOP (25),
 // PROFILE_OUT (a path to keep the .cpuprofile at, for a flame graph).
@@ -11,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import {
   ADMIN_PASSWORD,
   ADMIN_USERNAME,
@@ -18,6 +25,7 @@ import {
   json,
   log,
   ROOT,
+  sleep,
   startServer,
   stopAll,
   withStorage,
@@ -137,26 +145,16 @@ async function signIn(base) {
   );
 }
 
-async function refreshLoad(base, pid) {
-  const tokens = [];
-  for (let i = 0; i < 16; i += 1) {
-    tokens.push((await signIn(base)).refreshToken);
-  }
+/** One loop per state, each sending `step(state)` requests one after another for DURATION seconds. */
+async function lanesLoad(pid, states, step) {
   const until = performance.now() + DURATION * 1000;
   let done = 0;
   const cpu = cpuSeconds(pid);
   await Promise.all(
-    tokens.map(async (first) => {
-      let token = first;
+    states.map(async (first) => {
+      let state = first;
       while (performance.now() < until) {
-        const body = await json(
-          await fetch(`${base}/api/v1/auth/refresh`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ refreshToken: token }),
-          }),
-        );
-        token = body.refreshToken;
+        state = await step(state);
         done += 1;
       }
     }),
@@ -164,7 +162,67 @@ async function refreshLoad(base, pid) {
   return { requests: done, cpu: cpuSeconds(pid) - cpu };
 }
 
+async function refreshLoad(base, pid) {
+  const tokens = [];
+  for (let i = 0; i < 16; i += 1) {
+    tokens.push((await signIn(base)).refreshToken);
+  }
+  return lanesLoad(pid, tokens, async (token) => {
+    const body = await json(
+      await fetch(`${base}/api/v1/auth/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken: token }),
+      }),
+    );
+    return body.refreshToken;
+  });
+}
+
+/** Sign-in of one account, 4 in flight, as bench/run.mjs measures it. */
+async function loginLoad(base, pid) {
+  return lanesLoad(pid, [0, 1, 2, 3], async (lane) => {
+    await signIn(base);
+    return lane;
+  });
+}
+
+/**
+ * What the database has done so far (PostgreSQL only; null on PGlite): commits and rows written in
+ * the bench database, WAL records and flushes of the whole server. Its statistics reach these
+ * views within a second of each transaction, so read them after a pause.
+ */
+async function databaseCounters(url) {
+  if (!url) {
+    return null;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await sleep(1500);
+    const { rows } = await client.query(
+      `SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted,
+              w.wal_records, w.wal_sync
+         FROM pg_stat_database d, pg_stat_wal w
+        WHERE d.datname = current_database()`,
+    );
+    // The server's connections to the bench database: their CPU is the database's share of a
+    // request (the WAL writer's and the checkpointer's are left out).
+    const backends = await client.query(
+      `SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    return {
+      ...Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, Number(v)])),
+      backendCpu: new Map(backends.rows.map(({ pid }) => [pid, cpuSeconds(pid)])),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 async function run(env) {
+  const url = env.DATABASE_URL;
   const profiles = mkdtempSync(join(tmpdir(), 'portcullis-profile-'));
   const first = await startServer(`${database} (setup)`, env);
   await first.stop();
@@ -179,11 +237,16 @@ async function run(env) {
   let requests;
   let cpu;
   let loadStarted;
+  let before;
+  let after;
   try {
     const { accessToken } = await signIn(server.base);
-    if (endpoint === 'refresh') {
+    if (endpoint === 'refresh' || endpoint === 'login') {
+      const load = endpoint === 'refresh' ? refreshLoad : loginLoad;
+      before = await databaseCounters(url);
       loadStarted = performance.now();
-      ({ requests, cpu } = await refreshLoad(server.base, server.child.pid));
+      ({ requests, cpu } = await load(server.base, server.child.pid));
+      after = await databaseCounters(url);
     } else {
       const options = request(server.base, accessToken);
       await autocannon({ ...options, connections: CONNECTIONS, duration: 2 });
@@ -212,6 +275,24 @@ async function run(env) {
     `${database} ${endpoint}: ${requests} requests, ${msPerRequest.toFixed(3)} CPU ms/req ` +
       `(shares of the profile's samples from the load on, stop included)\n\n`,
   );
+  if (before && after) {
+    const per = (k) => ((after[k] - before[k]) / requests).toFixed(2);
+    process.stdout.write(
+      `database per request: ${per('xact_commit')} commits, ${per('xact_rollback')} rollbacks, ` +
+        `${per('tup_inserted')} rows inserted, ${per('tup_updated')} updated, ` +
+        `${per('tup_deleted')} deleted; ${per('wal_records')} WAL records, ` +
+        `${per('wal_sync')} WAL flushes (all databases)\n`,
+    );
+    // Connections opened during the load count from zero.
+    let backendCpu = 0;
+    for (const [pid, cpu] of after.backendCpu) {
+      backendCpu += cpu - (before.backendCpu.get(pid) ?? 0);
+    }
+    process.stdout.write(
+      `database server CPU (its connections to this database): ` +
+        `${((backendCpu / requests) * 1000).toFixed(3)} ms/req\n\n`,
+    );
+  }
   const fn = (f) => `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`;
   for (const [title, key, sum] of [
     ['by package or file (self)', where, summarise],
