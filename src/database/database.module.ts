@@ -1,27 +1,13 @@
-import { type DynamicModule, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Settings } from '../config/settings.js';
 import { dataSourceOptions } from './data-source.js';
+import { DatabaseLocation } from './database-location.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { migrateUnderLock } from './migrator.js';
-
-/** Where the database is: the configured PostgreSQL, or the embedded one started here. */
-export class DatabaseLocation implements OnApplicationShutdown {
-  constructor(
-    readonly url: string,
-    private readonly embedded?: EmbeddedPostgres,
-  ) {}
-
-  get isEmbedded(): boolean {
-    return this.embedded !== undefined;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.embedded?.stop();
-  }
-}
+import { PreparedStatements } from './prepared-statements.js';
 
 @Module({})
 class DatabaseLocationModule {
@@ -54,11 +40,16 @@ class DatabaseLocationModule {
 @Module({})
 export class DatabaseModule {
   static forRoot(embedded?: Promise<EmbeddedPostgres>): DynamicModule {
+    const location = DatabaseLocationModule.forRoot(embedded);
     return {
       module: DatabaseModule,
+      global: true,
+      providers: [PreparedStatements],
+      exports: [PreparedStatements],
       imports: [
+        location,
         TypeOrmModule.forRootAsync({
-          imports: [DatabaseLocationModule.forRoot(embedded)],
+          imports: [location],
           inject: [DatabaseLocation],
           useFactory: (location: DatabaseLocation) => ({
             ...dataSourceOptions(location.url),

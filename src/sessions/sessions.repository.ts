@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { PreparedStatements } from '../database/prepared-statements.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { SessionEntity } from './session.entity.js';
 
@@ -17,7 +18,10 @@ export interface SessionLiveness {
  */
 @Injectable()
 export class SessionsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly prepared: PreparedStatements,
+  ) {}
 
   private sessions(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(SessionEntity);
@@ -69,10 +73,15 @@ export class SessionsRepository {
     nextExpiry: Date,
     maxLifetimeMs: number,
   ): Promise<{ session: { id: string; userId: string; amr: string[] } | null } | null> {
-    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount]; this is a SELECT.
-    const rows = await this.dataSource.query<
-      { claimed: string; id: string | null; user_id: string | null; amr: string[] | null }[]
-    >(
+    // A prepared statement: on every refresh, PostgreSQL would otherwise parse and plan these
+    // three statements again.
+    const rows = await this.prepared.query<{
+      claimed: string;
+      id: string | null;
+      user_id: string | null;
+      amr: string[] | null;
+    }>(
+      'sessions_rotate',
       `WITH claimed AS (
          UPDATE refresh_tokens SET used_at = $2
           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
