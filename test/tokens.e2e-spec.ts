@@ -187,6 +187,23 @@ describe('tokens', () => {
       expect((await refresh(otherSession.refreshToken)).status).toBe(200);
     });
 
+    it('exchanges a refresh token sent twice at once only once, and ends its session', async () => {
+      const user = await signedInUser();
+      const answers = await Promise.all([
+        refresh(user.tokens.refreshToken),
+        refresh(user.tokens.refreshToken),
+      ]);
+      const won = answers.filter((res) => res.status === 200);
+      const lost = answers.filter((res) => res.status !== 200);
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expectProblem(lost[0], 401, 'INVALID_REFRESH_TOKEN');
+      // The second use of one token is a replay: the pair the first one got dies with its session.
+      const winner = won[0].body as TokenPair;
+      expectProblem(await refresh(winner.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
+      expectProblem(await getMe(t, winner.accessToken), 401, 'UNAUTHORIZED');
+    });
+
     it('rejects a refresh token once REFRESH_TOKEN_TTL has passed', async () => {
       const user = await signedInUser();
       t.clock.advance(t.settings.tokens.refreshTtl - 60);
