@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import type { Settings } from '../config/settings.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -70,6 +71,7 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly devices: DeviceTokensService,
     private readonly throttle: LoginThrottle,
+    @InjectDataSource() private readonly dataSource: DataSource,
     config: ConfigService<Settings, true>,
   ) {
     this.temporaryPasswordTtlMs = config.get('password', { infer: true }).temporaryTtl * 1000;
@@ -182,15 +184,21 @@ export class AuthService {
         expiresIn: CHALLENGE_TTL_SECONDS,
       };
     }
-    const pair = await this.startSession(user, ['pwd'], ip);
-    await this.audit.record({
-      type: 'login.succeeded',
-      actorId: user.id,
-      subjectId: user.id,
-      clientIp: ip,
-      details: { amr: ['pwd'], knownDevice: device !== null },
+    // The session, its audit record and a new device token: one commit (one WAL flush) for all.
+    return this.dataSource.transaction(async (m) => {
+      const pair = await this.startSession(user, ['pwd'], ip, m);
+      await this.audit.record(
+        {
+          type: 'login.succeeded',
+          actorId: user.id,
+          subjectId: user.id,
+          clientIp: ip,
+          details: { amr: ['pwd'], knownDevice: device !== null },
+        },
+        m,
+      );
+      return { ...pair, deviceToken: device?.token ?? (await this.devices.issue(user.id, m)) };
     });
-    return { ...pair, deviceToken: device?.token ?? (await this.devices.issue(user.id)) };
   }
 
   /**
@@ -231,16 +239,22 @@ export class AuthService {
       throw new AppError('CHALLENGE_INVALID', 'This sign-in was already completed; sign in again.');
     }
     const amr = ['pwd', 'otp'];
-    const pair = await this.startSession(user, amr, ip);
-    await this.audit.record({
-      type: 'login.succeeded',
-      actorId: user.id,
-      subjectId: user.id,
-      clientIp: ip,
-      details: { amr },
-    });
     const known = deviceToken !== undefined && (await this.devices.isLive(deviceToken, user.id));
-    return { ...pair, deviceToken: known ? deviceToken : await this.devices.issue(user.id) };
+    // The session, its audit record and a new device token: one commit (one WAL flush) for all.
+    return this.dataSource.transaction(async (m) => {
+      const pair = await this.startSession(user, amr, ip, m);
+      await this.audit.record(
+        {
+          type: 'login.succeeded',
+          actorId: user.id,
+          subjectId: user.id,
+          clientIp: ip,
+          details: { amr },
+        },
+        m,
+      );
+      return { ...pair, deviceToken: known ? deviceToken : await this.devices.issue(user.id, m) };
+    });
   }
 
   /** Rotates a refresh token. A rotated token presented again ends its whole session. */
