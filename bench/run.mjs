@@ -43,6 +43,7 @@ import {
   MAIN,
   memoryMiB,
   ROOT,
+  runtimeEnv,
   sleep,
   startServer,
   stopAll,
@@ -220,7 +221,14 @@ process.stdout.write(String(done / seconds));
 async function argon2Ceiling() {
   const child = spawn(process.execPath, ['--input-type=module', '-e', ARGON2_CEILING], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, IN_FLIGHT: String(LOGIN_IN_FLIGHT), DURATION: String(DURATION) },
+    // The server's runtime settings (its libuv thread pool runs the hashes): a ceiling with more
+    // threads than the server has would measure a different machine.
+    env: {
+      PATH: process.env.PATH,
+      ...runtimeEnv(),
+      IN_FLIGHT: String(LOGIN_IN_FLIGHT),
+      DURATION: String(DURATION),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
