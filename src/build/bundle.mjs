@@ -56,9 +56,10 @@ const result = await build({
   format: 'esm',
   target: 'node24',
   external,
-  // CommonJS packages inside an ES module bundle still call require(): give them one.
+  // CommonJS packages inside an ES module bundle still call require(): give them one (node:module
+  // through getBuiltinModule, as main.ts does, not an ES import and its facade of every export).
   banner: {
-    js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
+    js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   },
   // Class names matter: Nest and TypeORM use them as tokens and table metadata.
   keepNames: true,
