@@ -96,6 +96,14 @@ const result = await build({
       },
     },
     {
+      name: 'lazy-libphonenumber',
+      setup(b) {
+        b.onResolve({ filter: /^libphonenumber-js\/max$/ }, () => ({
+          path: join(root, 'src/build/lazy-libphonenumber.cjs'),
+        }));
+      },
+    },
+    {
       name: 'lazy-css-inline',
       setup(b) {
         b.onResolve({ filter: /^@css-inline\/css-inline$/ }, () => ({
