@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { type OnApplicationBootstrap, Injectable, type OnModuleInit } from '@nestjs/common';
 import argon2 from 'argon2';
 import { normalizePassword } from './password-policy.js';
 
@@ -12,11 +12,21 @@ export const ARGON2_OPTIONS = {
 
 /** argon2id hashing of passwords and other low-entropy secrets, in Unicode NFC. */
 @Injectable()
-export class PasswordHasher implements OnModuleInit {
+export class PasswordHasher implements OnModuleInit, OnApplicationBootstrap {
   private dummyHash = '';
+  private dummyHashing?: Promise<string>;
 
-  async onModuleInit(): Promise<void> {
-    this.dummyHash = await this.hash('portcullis-dummy-password-for-timing');
+  /**
+   * The dummy hash is made on a libuv thread while the other modules start (their keys, database
+   * checks) instead of before them; the start still waits for it, and fails if it fails.
+   */
+  onModuleInit(): void {
+    this.dummyHashing = this.hash('portcullis-dummy-password-for-timing');
+    this.dummyHashing.catch(() => undefined);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.dummyHash = await this.dummyHashing!;
   }
 
   hash(password: string): Promise<string> {
