@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import { afterTransaction } from '../database/after-transaction.js';
 import type { Locale } from '../i18n/locales.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -48,9 +49,14 @@ export class UserStateService {
     return state;
   }
 
-  /** Other instances forget their cached state of the user when `m` commits. */
+  /**
+   * Inside the transaction that changes the user: other instances forget their cached state of
+   * the user when it commits, this one when it ends (not before: a request in between would
+   * cache the old state again).
+   */
   async changedIn(m: EntityManager, userId: string): Promise<void> {
     await this.cluster.publish(m, { kind: 'user_changed', userId });
+    afterTransaction(m, () => this.forget(userId));
   }
 
   /** This instance forgets its cached state of the user. */

@@ -90,7 +90,6 @@ export class UsersService {
         await this.userState.changedIn(m, userId);
       }
     });
-    this.userState.forget(userId);
     return this.get(userId);
   }
 
