@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import { afterTransaction } from '../database/after-transaction.js';
 import type { Locale } from '../i18n/locales.js';
+import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
 import { UsersRepository } from './users.repository.js';
 
 /** What every authenticated request needs to know about its user, cached briefly. */
@@ -31,10 +32,13 @@ export class UserStateService {
     private readonly users: UsersRepository,
     private readonly cluster: ClusterEvents,
     private readonly clock: Clock,
+    enrolment: TwoFactorEnrolment,
   ) {
     // Changes made by other instances reach this one's cache through the database.
     cluster.on('user_changed', (event) => this.authStates.delete(event.userId));
     cluster.onResync(() => this.authStates.clear());
+    // Whether 2FA is on is part of what the personal center shows of the user.
+    enrolment.onChange((m, userId) => this.changedIn(m, userId));
   }
 
   /** For the access-token guard: the user's live state, from a short cache. */

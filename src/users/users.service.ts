@@ -191,6 +191,9 @@ export class UsersService {
   ): Promise<void> {
     const now = this.clock.now();
     const revoked = await this.verifications.revokeLiveLinks(userId, now, m);
+    if (revoked.length > 0) {
+      await this.userState.changedIn(m, userId); // `pendingEmail`
+    }
     const pending = revoked.find((v) => v.expiresAt > now);
     if (pending) {
       await this.audit.record(
