@@ -8,8 +8,10 @@ import {
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
+import { requestEmailChange } from './helpers/email.js';
 import { decodeJwt } from './helpers/jwt.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { enableTwoFactor } from './helpers/totp.js';
 
 /** Several instances exist only with a shared PostgreSQL; the embedded database has one. */
 const onPostgres = process.env.PORTCULLIS_TEST_DB ? describe : describe.skip;
@@ -52,6 +54,28 @@ onPostgres('two instances on one database', () => {
     }
   }
 
+  /**
+   * Milliseconds until `t` answers /me with a profile holding `expected`, polled every 20 ms
+   * (gives up after 3 s).
+   */
+  async function msUntilShown(
+    t: TestApp,
+    accessToken: string,
+    since: number,
+    expected: Record<string, unknown>,
+  ): Promise<number> {
+    for (;;) {
+      const res = await me(t, accessToken);
+      expect(res.status).toBe(200);
+      const elapsed = performance.now() - since;
+      if (expect.objectContaining(expected).asymmetricMatch(res.body) || elapsed > 3_000) {
+        expect(res.body).toMatchObject(expected);
+        return elapsed;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** A signed-in user whose session instance B has already seen live (and cached). */
   async function liveOnBoth(): Promise<{ user: TestUser; tokens: TokenPair }> {
     const user = await createUser(a);
@@ -82,6 +106,43 @@ onPostgres('two instances on one database', () => {
       .send({ disabled: true });
     expect(res.status).toBe(200);
     expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
+  });
+
+  it("the user's own changes on one instance show in /me on the other within a second", async () => {
+    const { user, tokens } = await liveOnBoth();
+    let since = performance.now();
+    const set = await a
+      .http()
+      .patch('/api/v1/me')
+      .set(...bearer(tokens.accessToken))
+      .send({ locale: 'zh-CN' });
+    expect(set.status).toBe(200);
+    expect(await msUntilShown(b, tokens.accessToken, since, { locale: 'zh-CN' })).toBeLessThan(
+      PROPAGATION_LIMIT_MS,
+    );
+
+    const email = `moved-${user.username}@example.com`;
+    since = performance.now();
+    const asked = await requestEmailChange(a, tokens.accessToken, email, user.password);
+    expect(asked.status).toBe(202);
+    expect(await msUntilShown(b, tokens.accessToken, since, { pendingEmail: email })).toBeLessThan(
+      PROPAGATION_LIMIT_MS,
+    );
+  });
+
+  it("an admin's reset of a user's 2FA on one instance shows in /me on the other within a second", async () => {
+    const user = await createUser(a);
+    const { tokens } = await enableTwoFactor(a, user);
+    expect((await me(b, tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+    const since = performance.now();
+    const reset = await a
+      .http()
+      .delete(`/api/v1/admin/users/${user.id}/two-factor`)
+      .set(...bearer(admin.tokens.accessToken));
+    expect(reset.status).toBe(204);
+    expect(
+      await msUntilShown(b, tokens.accessToken, since, { twoFactorEnabled: false }),
+    ).toBeLessThan(PROPAGATION_LIMIT_MS);
   });
 
   it('a key rotated on one instance signs on the other within a second, and both publish it', async () => {

@@ -22,6 +22,7 @@ import { OidcClientEntity } from '../oidc/oidc-client.entity.js';
 import { OidcPayloadEntity } from '../oidc/oidc-payload.entity.js';
 import { OpenIdConnect1764500000000 } from './migrations/1764500000000-openid-connect.js';
 import { Languages1764600000000 } from './migrations/1764600000000-languages.js';
+import { AfterTransactionSubscriber } from './after-transaction.js';
 import { POOL_SIZE } from './pool.js';
 
 export const ENTITIES = [
@@ -65,6 +66,8 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
+    // afterTransaction(): what a transaction's changes make this instance forget, once it ends.
+    subscribers: [AfterTransactionSubscriber],
     poolSize: POOL_SIZE,
     extra: {
       application_name: 'portcullis',

@@ -10,12 +10,17 @@ import { newRecoveryCodes, recoveryCodeHash } from './totp.js';
 import { TwoFactorRepository } from './two-factor.repository.js';
 import { type Provisioning, TwoFactorService, type TwoFactorUser } from './two-factor.service.js';
 
+/** Runs inside the transaction that turns a user's 2FA on or off. */
+export type TwoFactorChangeHook = (manager: EntityManager, userId: string) => Promise<void>;
+
 /**
  * Turning two-factor authentication on (from the personal center, or during a password reset)
  * and off. Every change is mailed to the user, when they have an address, and audited.
  */
 @Injectable()
 export class TwoFactorEnrolment {
+  private readonly changeHooks: TwoFactorChangeHook[] = [];
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly repository: TwoFactorRepository,
@@ -24,6 +29,17 @@ export class TwoFactorEnrolment {
     private readonly outbox: MailOutbox,
     private readonly audit: AuditService,
   ) {}
+
+  /** Others follow every change of whether a user has 2FA on (the users' cached state does). */
+  onChange(hook: TwoFactorChangeHook): void {
+    this.changeHooks.push(hook);
+  }
+
+  private async changedIn(m: EntityManager, userId: string): Promise<void> {
+    for (const hook of this.changeHooks) {
+      await hook(m, userId);
+    }
+  }
 
   /** Personal center, step 1: offer a new authenticator (replacing an unconfirmed one). */
   async startSetup(user: TwoFactorUser): Promise<Provisioning> {
@@ -107,6 +123,7 @@ export class TwoFactorEnrolment {
       },
       m,
     );
+    await this.changedIn(m, user.id);
     await this.twoFactor.forgetWrongCodes(user.id);
     return codes;
   }
@@ -138,6 +155,7 @@ export class TwoFactorEnrolment {
         },
         m,
       );
+      await this.changedIn(m, user.id);
     });
   }
 }

@@ -210,7 +210,6 @@ export class AdminUsersService {
       await this.userState.changedIn(m, id);
       return { ...user, ...patch };
     });
-    this.userState.forget(id);
     return this.view(updated);
   }
 
@@ -235,7 +234,6 @@ export class AdminUsersService {
         m,
       );
     });
-    this.userState.forget(id);
   }
 
   /** An admin sets a user's password: every session of the user ends. */

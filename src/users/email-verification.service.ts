@@ -20,6 +20,7 @@ import type { EmailVerificationEntity } from './email-verification.entity.js';
 import { EmailVerificationsRepository } from './email-verifications.repository.js';
 import { isVerifiedAddress } from './email-rules.js';
 import { PasswordsService } from './passwords.service.js';
+import { UserStateService } from './user-state.service.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService, type UserView } from './users.service.js';
 
@@ -52,6 +53,7 @@ export class EmailVerificationService {
     private readonly passwords: PasswordsService,
     private readonly repository: UsersRepository,
     private readonly links: EmailVerificationsRepository,
+    private readonly userState: UserStateService,
     private readonly outbox: MailOutbox,
     private readonly limiter: AttemptLimiter,
     private readonly audit: AuditService,
@@ -220,6 +222,7 @@ export class EmailVerificationService {
         },
         m,
       );
+      await this.userState.changedIn(m, userId); // `pendingEmail`
       await this.outbox.enqueue(
         m,
         'email-verification',

@@ -36,7 +36,7 @@ export class MeController {
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: ProfileDto })
   async profile(@CurrentUser() me: Principal): Promise<ProfileDto> {
-    return ProfileDto.from(await this.users.get(me.userId));
+    return ProfileDto.from(await this.users.profile(me.userId));
   }
 
   @Patch()

@@ -184,7 +184,6 @@ export class PasswordsService {
     await this.sessions.revokeAllForUser(userId, options.revokeReason, m, options.keepSessionId);
     await this.audit.record({ ...options.audit, subjectId: userId }, m);
     await this.userState.changedIn(m, userId);
-    this.userState.forget(userId);
     return { ...user, ...changes };
   }
 }

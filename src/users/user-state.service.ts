@@ -3,8 +3,12 @@ import type { EntityManager } from 'typeorm';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import { afterTransaction } from '../database/after-transaction.js';
 import type { Locale } from '../i18n/locales.js';
-import { UsersRepository } from './users.repository.js';
+import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
+import { type UserSnapshot, UsersRepository } from './users.repository.js';
+
+export type { UserSnapshot } from './users.repository.js';
 
 /** What every authenticated request needs to know about its user, cached briefly. */
 export interface AuthState {
@@ -16,45 +20,107 @@ export interface AuthState {
   locale: Locale | null;
 }
 
-const AUTH_STATE_TTL_MS = 2000;
+/** A cached user: the snapshot, and the guard's part of it. */
+interface CachedUser {
+  snapshot: UserSnapshot;
+  auth: AuthState;
+}
+
+const USER_STATE_TTL_MS = 2000;
+
+function cachedUser(snapshot: UserSnapshot | null): CachedUser | null {
+  if (!snapshot) {
+    return null;
+  }
+  const { username, roles, disabled, mustChangePassword, locale } = snapshot;
+  return { snapshot, auth: { username, roles, disabled, mustChangePassword, locale } };
+}
 
 /**
- * The user's live state as every authenticated request reads it, from a short cache, and the
- * announcement that makes every instance drop it when the user changes.
+ * The user's live state as every authenticated request (and `GET /me`) reads it, from a short
+ * cache, and the announcement that makes every instance drop it when the user changes.
+ *
+ * Whatever changes a field of the snapshot (the users row, the authenticator, the address waiting
+ * for confirmation) calls `changedIn` inside its transaction: this instance forgets the user when
+ * the transaction ends, the others when they hear of it. A read that began before the change is
+ * not cached; a snapshot whose pending address has expired meanwhile is read again.
  */
 @Injectable()
 export class UserStateService {
-  private readonly authStates = new TtlCache<string, AuthState | null>(AUTH_STATE_TTL_MS, 50_000);
+  private readonly states = new TtlCache<string, CachedUser | null>(USER_STATE_TTL_MS, 50_000);
+  /** Reads under way, by user id; `forget` drops them so that what they return is not cached. */
+  private readonly reads = new Map<string, Promise<CachedUser | null>>();
 
   constructor(
-    private readonly users: UsersRepository,
+    private readonly repository: UsersRepository,
     private readonly cluster: ClusterEvents,
     private readonly clock: Clock,
+    enrolment: TwoFactorEnrolment,
   ) {
     // Changes made by other instances reach this one's cache through the database.
-    cluster.on('user_changed', (event) => this.authStates.delete(event.userId));
-    cluster.onResync(() => this.authStates.clear());
+    cluster.on('user_changed', (event) => this.forget(event.userId));
+    cluster.onResync(() => {
+      this.states.clear();
+      this.reads.clear();
+    });
+    // Whether 2FA is on is part of the snapshot.
+    enrolment.onChange((m, userId) => this.changedIn(m, userId));
   }
 
   /** For the access-token guard: the user's live state, from a short cache. */
   async authState(userId: string): Promise<AuthState | null> {
-    const nowMs = this.clock.now().getTime();
-    const cached = this.authStates.get(userId, nowMs);
-    if (cached !== undefined) {
-      return cached;
-    }
-    const state = await this.users.authState(userId);
-    this.authStates.set(userId, state, nowMs);
-    return state;
+    return (await this.cached(userId))?.auth ?? null;
   }
 
-  /** Other instances forget their cached state of the user when `m` commits. */
+  /** `GET /me`: the user as the guard has just seen them, from the same cache. */
+  async snapshot(userId: string): Promise<UserSnapshot | null> {
+    return (await this.cached(userId))?.snapshot ?? null;
+  }
+
+  /**
+   * Inside the transaction that changes the user: other instances forget their cached state of
+   * the user when it commits, this one when it ends.
+   */
   async changedIn(m: EntityManager, userId: string): Promise<void> {
     await this.cluster.publish(m, { kind: 'user_changed', userId });
+    afterTransaction(m, () => this.forget(userId));
   }
 
-  /** This instance forgets its cached state of the user. */
+  /** This instance forgets its cached state of the user, and what a read under way will say. */
   forget(userId: string): void {
-    this.authStates.delete(userId);
+    this.states.delete(userId);
+    this.reads.delete(userId);
+  }
+
+  private cached(userId: string): Promise<CachedUser | null> {
+    const now = this.clock.now();
+    const hit = this.states.get(userId, now.getTime());
+    const expiresAt = hit?.snapshot.pendingEmailExpiresAt;
+    if (hit !== undefined && !(expiresAt && expiresAt <= now)) {
+      return Promise.resolve(hit);
+    }
+    return this.reads.get(userId) ?? this.read(userId, now);
+  }
+
+  /** Reads the user (concurrent misses share the read) and caches it unless forgotten meanwhile. */
+  private read(userId: string, now: Date): Promise<CachedUser | null> {
+    const read: Promise<CachedUser | null> = this.repository.snapshot(userId, now).then(
+      (snapshot) => {
+        const user = cachedUser(snapshot);
+        if (this.reads.get(userId) === read) {
+          this.reads.delete(userId);
+          this.states.set(userId, user, now.getTime());
+        }
+        return user;
+      },
+      (error: unknown) => {
+        if (this.reads.get(userId) === read) {
+          this.reads.delete(userId);
+        }
+        throw error;
+      },
+    );
+    this.reads.set(userId, read);
+    return read;
   }
 }

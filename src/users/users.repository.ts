@@ -36,12 +36,26 @@ export interface UserSearch {
 /** A user with what the personal center shows beside it. */
 export type ProfileRow = UserEntity & { twoFactorEnabled: boolean; pendingEmail: string | null };
 
-export interface AuthStateRow {
+/**
+ * The user as every authenticated request and `GET /me` see it: what ProfileDto shows, and
+ * whether the account is disabled. UserStateService caches it briefly.
+ */
+export interface UserSnapshot {
+  id: string;
   username: string;
+  email: string | null;
+  emailVerified: boolean;
+  /** The address waiting for confirmation: the user's live, unexpired link's. */
+  pendingEmail: string | null;
   roles: string[];
-  disabled: boolean;
-  mustChangePassword: boolean;
   locale: Locale | null;
+  twoFactorEnabled: boolean;
+  mustChangePassword: boolean;
+  createdAt: Date;
+  passwordChangedAt: Date;
+  disabled: boolean;
+  /** When `pendingEmail`'s link expires, and with it this snapshot. */
+  pendingEmailExpiresAt: Date | null;
 }
 
 interface RawProfile {
@@ -127,12 +141,27 @@ export class UsersRepository {
       : null;
   }
 
-  /** What every authenticated request needs to know of its user (on a cache miss). */
-  async authState(id: string): Promise<AuthStateRow | null> {
-    const rows = await this.dataSource.query<AuthStateRow[]>(
-      `SELECT username, roles, disabled, must_change_password AS "mustChangePassword", locale
-         FROM users WHERE id = $1`,
-      [id],
+  /**
+   * What every authenticated request and `GET /me` need to know of the user (on a cache miss),
+   * in one query: the row, whether an authenticator is enabled, and the address waiting for
+   * confirmation with when its link expires (the same rules as `profile`).
+   */
+  async snapshot(id: string, now: Date): Promise<UserSnapshot | null> {
+    const rows = await this.dataSource.query<UserSnapshot[]>(
+      `SELECT u.id, u.username, u.email, u.email_verified AS "emailVerified",
+              p.email AS "pendingEmail", u.roles, u.locale,
+              EXISTS (SELECT 1 FROM two_factor_credentials t
+                       WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) AS "twoFactorEnabled",
+              u.must_change_password AS "mustChangePassword", u.created_at AS "createdAt",
+              u.password_changed_at AS "passwordChangedAt", u.disabled,
+              p.expires_at AS "pendingEmailExpiresAt"
+         FROM users u
+         LEFT JOIN LATERAL (SELECT v.email, v.expires_at FROM email_verifications v
+                             WHERE v.user_id = u.id AND v.used_at IS NULL AND v.revoked_at IS NULL
+                               AND v.expires_at > $2
+                             ORDER BY v.created_at DESC LIMIT 1) p ON true
+        WHERE u.id = $1`,
+      [id, now],
     );
     return rows[0] ?? null;
   }

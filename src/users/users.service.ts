@@ -10,10 +10,10 @@ import { type Provisioning, TwoFactorService } from '../two-factor/two-factor.se
 import { EmailVerificationsRepository } from './email-verifications.repository.js';
 import { PasswordsService } from './passwords.service.js';
 import type { UserEntity } from './user.entity.js';
-import { type AuthState, UserStateService } from './user-state.service.js';
+import { type AuthState, UserStateService, type UserSnapshot } from './user-state.service.js';
 import { UsersRepository } from './users.repository.js';
 
-export type { AuthState } from './user-state.service.js';
+export type { AuthState, UserSnapshot } from './user-state.service.js';
 
 /** Who is doing something, for the audit trail. */
 export interface Actor {
@@ -79,10 +79,22 @@ export class UsersService {
   }
 
   /**
+   * `GET /me`: the signed-in user from the state the access-token guard has just read (a short
+   * cache that every change of the user drops, on every instance).
+   */
+  async profile(id: string): Promise<UserSnapshot> {
+    const snapshot = await this.userState.snapshot(id);
+    if (!snapshot) {
+      throw new AppError('USER_NOT_FOUND', 'There is no user with this id.');
+    }
+    return snapshot;
+  }
+
+  /**
    * The user's own language for pages and mails (null: not chosen). A preference, not a change
    * to the account's security: not audited. Every instance's cached state forgets the old one.
    */
-  async setLocale(userId: string, locale: Locale | null): Promise<UserView> {
+  async setLocale(userId: string, locale: Locale | null): Promise<UserSnapshot> {
     await this.dataSource.transaction(async (m) => {
       const user = await this.users.lockById(userId, m);
       if (user.locale !== locale) {
@@ -90,8 +102,7 @@ export class UsersService {
         await this.userState.changedIn(m, userId);
       }
     });
-    this.userState.forget(userId);
-    return this.get(userId);
+    return this.profile(userId);
   }
 
   /** For the access-token guard: the user's live state, from a short cache. */
@@ -192,6 +203,9 @@ export class UsersService {
   ): Promise<void> {
     const now = this.clock.now();
     const revoked = await this.verifications.revokeLiveLinks(userId, now, m);
+    if (revoked.length > 0) {
+      await this.userState.changedIn(m, userId); // `pendingEmail`
+    }
     const pending = revoked.find((v) => v.expiresAt > now);
     if (pending) {
       await this.audit.record(

@@ -73,6 +73,22 @@ export class UserPageDto {
   @ApiProperty({ type: 'integer' }) pageSize!: number;
 }
 
+/** What the personal center shows of a user: a UserView, or the cached UserSnapshot. */
+type ProfileSource = Pick<
+  UserView,
+  | 'id'
+  | 'username'
+  | 'email'
+  | 'emailVerified'
+  | 'pendingEmail'
+  | 'roles'
+  | 'locale'
+  | 'twoFactorEnabled'
+  | 'mustChangePassword'
+  | 'createdAt'
+  | 'passwordChangedAt'
+>;
+
 /** The personal center's view of the signed-in user. */
 export class ProfileDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -92,7 +108,7 @@ export class ProfileDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) passwordChangedAt!: string;
 
-  static from(u: UserView): ProfileDto {
+  static from(u: ProfileSource): ProfileDto {
     return {
       id: u.id,
       username: u.username,
