@@ -23,6 +23,7 @@ import {
   TOTP_PERIOD_SECONDS,
 } from './helpers/totp.js';
 import { expectProblem } from './helpers/problem.js';
+import { TwoFactorRepository } from '../src/two-factor/two-factor.repository.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const RECOVERY_CODE = /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/;
@@ -201,6 +202,18 @@ describe('two-factor authentication', () => {
         'TWO_FACTOR_ALREADY_CONFIGURED',
       );
       // The authenticator in use is untouched: its next code signs in.
+      const challenge = await challengeFor(t, user);
+      expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
+    });
+
+    it('never overwrites an enabled authenticator with a new setup (enabled between check and write)', async () => {
+      // The setup checks "not enabled", then stores the new secret; an enabling that commits in
+      // between must win. The write itself refuses: call it as if the check had passed.
+      const user = await createEnrolledUser(t);
+      const stored = await t.app
+        .get(TwoFactorRepository)
+        .savePending(user.id, 'a-secret-that-must-not-land', new Date());
+      expect(stored).toBe(false);
       const challenge = await challengeFor(t, user);
       expect((await secondStep(challenge, otp.freshCode(user.secret))).status).toBe(200);
     });

@@ -43,18 +43,24 @@ export class TwoFactorEnrolment {
 
   /** Personal center, step 1: offer a new authenticator (replacing an unconfirmed one). */
   async startSetup(user: TwoFactorUser): Promise<Provisioning> {
-    if (await this.twoFactor.isEnabled(user.id)) {
-      throw new AppError(
+    const alreadyOn = () =>
+      new AppError(
         'TWO_FACTOR_ALREADY_CONFIGURED',
         'Two-factor authentication is already on; turn it off first.',
       );
+    if (await this.twoFactor.isEnabled(user.id)) {
+      throw alreadyOn();
     }
     const provisioning = await this.twoFactor.provision(user.username);
-    await this.repository.savePending(
+    // Refused, not overwritten, if the authenticator was enabled since the check above.
+    const saved = await this.repository.savePending(
       user.id,
       this.twoFactor.sealSecret(user.id, provisioning.secret),
       this.clock.now(),
     );
+    if (!saved) {
+      throw alreadyOn();
+    }
     return provisioning;
   }
 

@@ -48,15 +48,25 @@ export class TwoFactorRepository {
     return this.credentials().findOneBy({ userId, enabledAt: Not(IsNull()) });
   }
 
-  /** Keeps an authenticator being set up (not enabled), replacing an unconfirmed one. */
-  async savePending(userId: string, secretSealed: string, now: Date): Promise<void> {
-    await this.manager()
-      .createQueryBuilder()
-      .insert()
-      .into(TwoFactorCredentialEntity)
-      .values({ userId, secretSealed, enabledAt: null, lastUsedStep: null, createdAt: now })
-      .orUpdate(['secret_sealed', 'created_at', 'last_used_step'], ['user_id'])
-      .execute();
+  /**
+   * Keeps an authenticator being set up (not enabled), replacing an unconfirmed one; false, and
+   * nothing written, when the user's authenticator is enabled. One statement: an enabling that
+   * commits between a check and this write can never be overwritten by a new, unconfirmed secret.
+   */
+  async savePending(userId: string, secretSealed: string, now: Date): Promise<boolean> {
+    const rows: unknown[] = await this.manager().query(
+      `INSERT INTO two_factor_credentials
+              (user_id, secret_sealed, enabled_at, last_used_step, created_at)
+       VALUES ($1, $2, NULL, NULL, $3)
+       ON CONFLICT (user_id) DO UPDATE
+          SET secret_sealed = EXCLUDED.secret_sealed,
+              created_at = EXCLUDED.created_at,
+              last_used_step = NULL
+        WHERE two_factor_credentials.enabled_at IS NULL
+       RETURNING user_id`,
+      [userId, secretSealed, now],
+    );
+    return rows.length === 1;
   }
 
   /** Enables an authenticator whose code of time step `step` was just accepted. */
