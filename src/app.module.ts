@@ -14,6 +14,7 @@ import type { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { HealthModule } from './health/health.module.js';
 import { I18nModule } from './i18n/i18n.module.js';
 import { LoggingModule } from './logging/logging.module.js';
+import { MemoryModule } from './memory/memory.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OidcModule } from './oidc/oidc.module.js';
 import { PagesModule } from './pages/pages.module.js';
@@ -55,6 +56,7 @@ export class AppModule {
         PasswordResetModule,
         HealthModule,
         MetricsModule,
+        MemoryModule,
         PagesModule,
         OidcModule,
         AdminConsoleModule,

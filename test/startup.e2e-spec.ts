@@ -92,6 +92,40 @@ describe('the built service, started as an operator starts it', () => {
   });
 });
 
+describe('memory after a burst', () => {
+  const memoryLines = (service: ServiceProcess) =>
+    jsonLines(service.stdout()).filter((line) => line.context === 'Memory');
+
+  it('is given back once the service has been idle for MEMORY_TRIM_AFTER_IDLE, and never with 0', async () => {
+    const debug = { LOG_FORMAT: 'json', LOG_LEVEL: 'debug' };
+    const [trimming, keeping] = await Promise.all([
+      startService({ ...debug, MEMORY_TRIM_AFTER_IDLE: '1s' }),
+      startService({ ...debug, MEMORY_TRIM_AFTER_IDLE: '0' }),
+    ]);
+    try {
+      // Start-up leaves garbage behind: the first idle second after it is already worth a trim.
+      const deadline = Date.now() + 15_000;
+      while (memoryLines(trimming).length === 0 && Date.now() < deadline) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      const [line] = memoryLines(trimming);
+      const [, before, after] =
+        /^idle: gave memory back, resident (\d+) → (\d+) MiB in \d+ ms$/.exec(String(line?.msg)) ??
+        [];
+      expect(Number(after)).toBeGreaterThan(0);
+      expect(Number(after)).toBeLessThan(Number(before));
+      expect(memoryLines(keeping)).toEqual([]);
+      // Still serving, and idle again: no second trim without new growth.
+      expect((await fetch(`${trimming.url}/health/live`)).status).toBe(200);
+      await new Promise((done) => setTimeout(done, 2_000));
+      expect(memoryLines(trimming)).toHaveLength(1);
+      expect(memoryLines(keeping)).toEqual([]);
+    } finally {
+      await Promise.all([trimming.stop(), keeping.stop()]);
+    }
+  });
+});
+
 describe('a bad setting', () => {
   it('names the real problem and exits 2 before anything starts', () => {
     const run = spawnSync(process.execPath, [MAIN], {

@@ -88,6 +88,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsDuration() REFRESH_TOKEN_TTL?: string;
   @IsOptional() @IsDuration() SESSION_MAX_LIFETIME?: string;
   @IsOptional() @IsDuration({ zero: true }) SIGNING_KEY_ROTATION?: string;
+  @IsOptional() @IsDuration({ zero: true }) MEMORY_TRIM_AFTER_IDLE?: string;
   @IsOptional() @IsDuration() TEMPORARY_PASSWORD_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_LINK_TTL?: string;
   @IsOptional() @IsDuration() PASSWORD_RESET_SESSION_TTL?: string;

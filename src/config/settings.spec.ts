@@ -34,6 +34,7 @@ describe('loadSettings', () => {
     expect(s.password).toEqual({ minLength: 8, maxLength: 128, history: 3, temporaryTtl: 604800 });
     expect(s.admin.username).toBe('admin');
     expect(s.database.url).toBeUndefined();
+    expect(s.memory).toEqual({ trimAfterIdle: 1 });
   });
 
   it('reads durations as seconds or with a unit', () => {
@@ -61,6 +62,14 @@ describe('loadSettings', () => {
       /SIGNING_KEY_ROTATION must be integer seconds or <n>s\|m\|h\|d \(e\.g\. 300 or 5m\) or 0/,
     );
     expect(problemsOf({ ACCESS_TOKEN_TTL: '0' }).join('\n')).toMatch(/ACCESS_TOKEN_TTL/);
+  });
+
+  it('reads MEMORY_TRIM_AFTER_IDLE as a duration, or 0 for never', () => {
+    expect(loadSettings({ MEMORY_TRIM_AFTER_IDLE: '5m' }).memory.trimAfterIdle).toBe(300);
+    expect(loadSettings({ MEMORY_TRIM_AFTER_IDLE: '0' }).memory.trimAfterIdle).toBe(0);
+    expect(problemsOf({ MEMORY_TRIM_AFTER_IDLE: '-1' }).join('\n')).toMatch(
+      /MEMORY_TRIM_AFTER_IDLE must be integer seconds or <n>s\|m\|h\|d \(e\.g\. 300 or 5m\) or 0/,
+    );
   });
 
   it('names every bad variable at once', () => {

@@ -52,6 +52,8 @@ export interface Settings {
   log: { level: LogLevel; format: LogFormat };
   /** The language of pages and mails when nothing else decides (DEFAULT_LOCALE). */
   i18n: { defaultLocale: Locale };
+  /** Seconds of an idle event loop after which grown memory is given back; 0 = never. */
+  memory: { trimAfterIdle: number };
 }
 
 function durationOr(text: string | undefined, fallback: string): number {
@@ -144,6 +146,12 @@ export function loadSettings(
         (output.isTerminal && raw.NODE_ENV !== 'production' ? 'pretty' : 'json')) as LogFormat,
     },
     i18n: { defaultLocale: (env.DEFAULT_LOCALE ?? 'en') as Locale },
+    memory: {
+      trimAfterIdle:
+        env.MEMORY_TRIM_AFTER_IDLE?.trim() === '0'
+          ? 0
+          : durationOr(env.MEMORY_TRIM_AFTER_IDLE, '1s'),
+    },
   };
 }
 
