@@ -19,6 +19,7 @@ import {
   verifyEmail,
 } from './helpers/email.js';
 import { resetClient } from './helpers/reset-flow.js';
+import { UsersService } from '../src/users/users.service.js';
 import {
   createTestApp,
   createTestAppWithMail,
@@ -252,6 +253,9 @@ describe('GET /api/v1/me right after a change (read-your-writes)', () => {
     await me(accessToken);
     expect((await asAdmin.patch(user, { disabled: true })).status).toBe(200);
     expect((await getMe(t, accessToken)).status).toBe(401);
+    // Disabling revoked every session, so no request of this test can put the disabled state in
+    // the cache; the guard's own lookup does (as one racing the disable past its session check).
+    expect(await t.app.get(UsersService).authState(user.id)).toMatchObject({ disabled: true });
     expect((await asAdmin.patch(user, { disabled: false })).status).toBe(200);
     const again = await login(t, user.username, user.password);
     expect((await me(again.accessToken)).username).toBe(user.username);
