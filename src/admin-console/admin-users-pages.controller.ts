@@ -149,6 +149,7 @@ export class AdminUsersPagesController {
         username: text(body, 'username'),
         email: text(body, 'email'),
         roles: text(body, 'roles'),
+        locale: text(body, 'locale'),
         temporaryPassword: ticked(body, 'temporaryPassword'),
         emailVerified: ticked(body, 'emailVerified'),
       });
@@ -169,7 +170,7 @@ export class AdminUsersPagesController {
     return this.renderUser(reply, session, userIdOf(rawId), { fields: {} }, 200, null, notice);
   }
 
-  /** Email and roles. */
+  /** Email, roles and language. */
   @Post('users/:id')
   async update(
     @PageSession() session: SignedInSession,
@@ -194,6 +195,7 @@ export class AdminUsersPagesController {
         values: {
           email: text(request.body, 'email'),
           roles: text(request.body, 'roles'),
+          locale: text(request.body, 'locale'),
           emailVerified: ticked(request.body, 'emailVerified'),
         },
       });
@@ -369,6 +371,7 @@ export class AdminUsersPagesController {
         values: form?.values ?? {
           email: shown.email ?? '',
           roles: user.roles.join(', '),
+          locale: user.locale ?? '',
           emailVerified: shown.emailVerified,
           temporary: true,
         },

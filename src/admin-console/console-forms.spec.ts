@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { CreateUserDto } from '../users/dto/create-user.dto.js';
 import { ListUsersQueryDto } from '../users/dto/list-users.dto.js';
+import { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import {
   clientChangesInput,
   lines,
@@ -46,6 +47,20 @@ describe('console forms', () => {
       emailVerified: true,
       roles: [],
     });
+  });
+
+  it('reads the language choice: none is no change, the empty choice is null', async () => {
+    expect(userChangesInput({ email: '', roles: '' })).not.toHaveProperty('locale');
+    expect(userChangesInput({ email: '', roles: '', locale: '' }).locale).toBeNull();
+    expect(newUserInput({ username: 'ada', password: 'x', locale: 'zh-CN' }).locale).toBe('zh-CN');
+    for (const locale of ['xx', ['en', 'zh-CN']]) {
+      await expect(
+        validated(UpdateUserDto, userChangesInput({ email: '', locale })),
+      ).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [expect.objectContaining({ field: 'locale' })],
+      });
+    }
   });
 
   it('keeps a repeated field repeated, so the API rule refuses it', async () => {

@@ -29,6 +29,19 @@ export function lines(value: string): string[] {
 }
 
 /**
+ * The language select as the admin API takes `locale`: no field at all leaves it as it is, the
+ * empty choice is null (not chosen), anything else goes as sent (a repeated field too), so the
+ * DTO's own rule refuses what is not a language.
+ */
+export function localeInput(fields: FormFields): { locale?: unknown } {
+  const value = fields?.locale;
+  if (value === undefined) {
+    return {};
+  }
+  return { locale: value === '' ? null : value };
+}
+
+/**
  * Checks what a form or a query says with the API's own DTO (the same bounds, formats and
  * messages): the DTO instance, or AppError VALIDATION_FAILED naming each offending field.
  */
@@ -49,17 +62,22 @@ export function newUserInput(body: FormFields): Record<string, unknown> {
     password: text(body, 'password'),
     ...(email ? { email, emailVerified: ticked(body, 'emailVerified') } : {}),
     roles: words(text(body, 'roles')),
+    ...localeInput(body),
     temporaryPassword: ticked(body, 'temporaryPassword'),
   };
 }
 
-/** The user's details form as PATCH /api/v1/admin/users/:id takes it ('' unbinds the email). */
+/**
+ * The user's details form as PATCH /api/v1/admin/users/:id takes it ('' unbinds the email, the
+ * empty language choice clears the locale).
+ */
 export function userChangesInput(body: FormFields): Record<string, unknown> {
   const email = text(body, 'email').trim();
   return {
     email: email === '' ? null : email,
     ...(email ? { emailVerified: ticked(body, 'emailVerified') } : {}),
     roles: words(text(body, 'roles')),
+    ...localeInput(body),
   };
 }
 

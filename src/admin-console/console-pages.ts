@@ -104,6 +104,7 @@ const FIELD_LABELS: Record<string, string> = {
   email: 'admin.labels.email',
   emailVerified: 'admin.labels.emailVerified',
   roles: 'admin.labels.roles',
+  locale: 'admin.labels.locale',
   temporaryPassword: 'admin.labels.temporary',
   temporary: 'admin.labels.temporary',
   search: 'admin.labels.search',

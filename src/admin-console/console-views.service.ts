@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { AuditService } from '../audit/audit.service.js';
+import { type Locale, LOCALE_NAMES } from '../i18n/locales.js';
 import type { ClientView } from '../oidc/oidc-clients.service.js';
 import { PasswordPolicyService } from '../password-policy/password-policy.service.js';
 import { AdminUsersService } from '../users/admin-users.service.js';
@@ -57,6 +58,9 @@ export interface UserRow {
   emailVerified: boolean;
   pendingEmail: string | null;
   roles: string;
+  /** The language the user chose, and its name; null: not chosen. */
+  locale: Locale | null;
+  localeName: string | null;
   isAdmin: boolean;
   disabled: boolean;
   twoFactorEnabled: boolean;
@@ -91,6 +95,8 @@ export class ConsoleViews {
       emailVerified: u.emailVerified,
       pendingEmail: u.pendingEmail,
       roles: u.roles.join(', '),
+      locale: u.locale,
+      localeName: u.locale ? LOCALE_NAMES[u.locale] : null,
       isAdmin: u.roles.includes('admin'),
       disabled: u.disabled,
       twoFactorEnabled: u.twoFactorEnabled,

@@ -106,6 +106,7 @@ export function configurePages(app: NestFastifyApplication): void {
         'admin-pager': 'partials/admin-pager.hbs',
         'admin-events': 'partials/admin-events.hbs',
         'admin-textarea': 'partials/admin-textarea.hbs',
+        'admin-locale': 'partials/admin-locale.hbs',
       },
     },
   });
