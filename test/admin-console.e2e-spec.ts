@@ -296,6 +296,87 @@ describe('admin console', () => {
       expect((await apiUser(user.id)).body).toMatchObject({ email, roles: ['support'] });
     });
 
+    it("sets a user's language on the create form and clears it on their page", async () => {
+      const form = await browser.get('/admin/users/new');
+      expect(form.text).toMatch(
+        /<select id="locale" name="locale"[^>]*>\s*<option value="" selected>\(default: follow the browser \/ DEFAULT_LOCALE\)<\/option>/,
+      );
+      expect(form.text).toContain('<option value="zh-CN" lang="zh-CN">简体中文</option>');
+      const username = uniqueName('lang');
+      const res = await browser.post('/admin/users', {
+        username,
+        password: strongPassword(),
+        locale: 'zh-CN',
+      });
+      expect(res.status).toBe(303);
+      const id = /^\/admin\/users\/([0-9a-f-]{36})\?done=created$/.exec(
+        res.headers.location,
+      )?.[1] as string;
+      expect((await apiUser(id)).body).toMatchObject({ username, locale: 'zh-CN' });
+      const page = await browser.get(`/admin/users/${id}`);
+      expect(page.text).toMatch(/id="user-locale"><span lang="zh-CN">简体中文<\/span>/);
+      expect(page.text).toContain('<option value="zh-CN" lang="zh-CN" selected>简体中文</option>');
+
+      const cleared = await browser.post(`/admin/users/${id}`, {
+        email: '',
+        roles: '',
+        locale: '',
+      });
+      expect(cleared.status).toBe(303);
+      expect((await apiUser(id)).body.locale).toBeNull();
+      expect(await lastEvent(id, 'user.updated')).toMatchObject({
+        actorId: admin.id,
+        details: { fields: ['locale'], locale: { from: 'zh-CN', to: null } },
+      });
+      const after = await browser.get(`/admin/users/${id}`);
+      expect(after.text).toContain('Not chosen: follows the browser');
+      expect(after.text).toMatch(/<option value="" selected>/);
+    });
+
+    it('refuses a language that is not one of the choices, next to the field, and changes nothing', async () => {
+      const user = await createUser(t, { locale: 'en' });
+      await browser.get(`/admin/users/${user.id}`);
+      const before = (await apiUser(user.id)).body;
+      expect(before.locale).toBe('en');
+      for (const locale of ['xx', '<b>zh</b>']) {
+        const bad = await browser.post(`/admin/users/${user.id}`, {
+          email: before.email ?? '',
+          roles: 'support',
+          locale,
+        });
+        expect(bad.status).toBe(400);
+        expect(bad.text).toMatch(
+          /id="locale-error">\s*<li>The language must be one of: en, zh-CN \(or null\)\.<\/li>/,
+        );
+        expect(bad.text).not.toContain('<b>zh</b>');
+      }
+      expect((await apiUser(user.id)).body).toEqual(before);
+      const username = uniqueName('lang');
+      const refused = await browser.post('/admin/users', {
+        username,
+        password: strongPassword(),
+        locale: 'xx',
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('id="locale-error"');
+      expect(refused.text).toContain(`value="${username}"`);
+      const search = await t
+        .http()
+        .get('/api/v1/admin/users')
+        .query({ search: username })
+        .set(...bearer(admin.tokens.accessToken));
+      expect(search.body.total).toBe(0);
+      const zh = await browser.post(`/admin/users/${user.id}?lang=zh-CN`, {
+        email: before.email ?? '',
+        roles: '',
+        locale: 'xx',
+      });
+      expect(zh.status).toBe(400);
+      expect(zh.text).toMatch(/id="locale-error">\s*<li>[^<]+<\/li>/);
+      await browser.get('/admin/users?lang=en');
+      expect((await apiUser(user.id)).body).toEqual(before);
+    });
+
     it('disables a user (their sessions end) and enables them again', async () => {
       const user = await createUser(t);
       const tokens = await login(t, user.username, user.password);

@@ -46,6 +46,7 @@ describeInChromium('admin console in Chromium', () => {
     await page.getByLabel('Initial password').fill('Zq9#xv');
     await page.getByLabel('Email (optional)').fill(`${username}@example.com`);
     await page.getByLabel('Roles (optional)').fill('support');
+    await page.locator('select#locale').selectOption('en');
     expect(await page.getByLabel(/^Temporary password/).isChecked()).toBe(true);
     await page.getByRole('button', { name: 'Create user' }).click();
 
@@ -56,6 +57,7 @@ describeInChromium('admin console in Chromium', () => {
     // What was typed stays, except the password.
     expect(await page.getByLabel('Username', { exact: true }).inputValue()).toBe(username);
     expect(await field.inputValue()).toBe('');
+    expect(await page.locator('select#locale').inputValue()).toBe('en');
     await shoot(page, 'admin-user-create-error');
 
     const initial = strongPassword();
@@ -65,6 +67,7 @@ describeInChromium('admin console in Chromium', () => {
     expect(await page.locator('.notice').textContent()).toBe('The user was created.');
     expect(await page.locator('#user-name').textContent()).toBe(username);
     expect(await page.locator('#user-state').textContent()).toContain('temporary password');
+    expect(await page.locator('#user-locale').textContent()).toBe('English');
     await shoot(page, 'admin-user');
     await page.close();
 

@@ -50,6 +50,7 @@ export async function createUser(
     email?: string | null;
     temporaryPassword?: boolean;
     username?: string;
+    locale?: 'en' | 'zh-CN';
   } = {},
 ): Promise<TestUser> {
   const admin = await loginAsBootstrapAdmin(t);
@@ -66,6 +67,7 @@ export async function createUser(
       ...(email ? { email } : {}),
       roles: options.roles ?? [],
       temporaryPassword: options.temporaryPassword ?? false,
+      ...(options.locale ? { locale: options.locale } : {}),
     });
   expect(res.status).toBe(201);
   return { id: res.body.id as string, username, password, email };
