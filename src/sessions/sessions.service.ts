@@ -7,7 +7,7 @@ import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import type { Settings } from '../config/settings.js';
-import { SessionsRepository } from './sessions.repository.js';
+import { type SessionLiveness, SessionsRepository } from './sessions.repository.js';
 
 export type RevokeReason =
   | 'logout'
@@ -44,6 +44,11 @@ interface SessionState {
 @Injectable()
 export class SessionsService {
   private readonly cache = new TtlCache<string, SessionState>(SESSION_CACHE_TTL_MS, 50_000);
+  /**
+   * Liveness reads under way, by session id. `forget` drops them: an answer read before a
+   * revocation and arriving after it is not cached over the revocation.
+   */
+  private readonly reads = new Map<string, object>();
   private readonly refreshTtlMs: number;
   private readonly maxLifetimeMs: number;
 
@@ -56,7 +61,10 @@ export class SessionsService {
   ) {
     // Revocations by other instances reach this one's cache through the database.
     cluster.on('sessions_revoked', (event) => this.forget(event.ids));
-    cluster.onResync(() => this.cache.clear());
+    cluster.onResync(() => {
+      this.cache.clear();
+      this.reads.clear();
+    });
     const tokens = config.get('tokens', { infer: true });
     this.refreshTtlMs = tokens.refreshTtl * 1000;
     this.maxLifetimeMs = tokens.sessionMaxLifetime * 1000;
@@ -175,7 +183,22 @@ export class SessionsService {
     const nowMs = this.clock.now().getTime();
     let state = this.cache.get(sessionId, nowMs);
     if (!state) {
-      const session = await this.repository.liveness(sessionId);
+      const read = {};
+      this.reads.set(sessionId, read);
+      let session: SessionLiveness | null;
+      try {
+        session = await this.repository.liveness(sessionId);
+      } catch (error) {
+        if (this.reads.get(sessionId) === read) {
+          this.reads.delete(sessionId);
+        }
+        throw error;
+      }
+      // Forgotten meanwhile: a revocation may have committed after this was read. Not cached.
+      const current = this.reads.get(sessionId) === read;
+      if (current) {
+        this.reads.delete(sessionId);
+      }
       state = session
         ? {
             userId: session.userId,
@@ -183,7 +206,9 @@ export class SessionsService {
             expiresAt: session.expiresAt.getTime(),
           }
         : { userId: '', active: false, expiresAt: 0 };
-      this.cache.set(sessionId, state, nowMs);
+      if (current) {
+        this.cache.set(sessionId, state, nowMs);
+      }
     }
     return state.active && state.userId === userId && state.expiresAt > nowMs;
   }
@@ -210,6 +235,7 @@ export class SessionsService {
   private forget(ids: string[]): void {
     const nowMs = this.clock.now().getTime();
     for (const id of ids) {
+      this.reads.delete(id);
       this.cache.set(id, { userId: '', active: false, expiresAt: 0 }, nowMs);
     }
   }

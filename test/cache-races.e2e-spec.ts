@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Response } from 'supertest';
+import {
+  bearer,
+  createAdmin,
+  createUser,
+  getMe,
+  login,
+  type TestUser,
+  type TokenPair,
+} from './helpers/factories.js';
+import { SessionsRepository } from '../src/sessions/sessions.repository.js';
+import { UsersRepository } from '../src/users/users.repository.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/**
+ * A read the access-token guard began before a revocation committed, whose answer (the state
+ * before) reaches the process after the revocation: the request it serves may pass, but what it
+ * read must not be cached over the revocation. The test holds the answer of the repository's real
+ * query until the revocation is done, as a slow connection or a busy event loop would.
+ */
+interface HeldRead {
+  /** Resolves once the real query has answered and its answer is being held. */
+  reached: Promise<void>;
+  release: () => void;
+}
+
+function holdNextRead<A extends unknown[], R>(
+  repository: object,
+  method: string,
+  matches: (...args: A) => boolean,
+): HeldRead {
+  const target = repository as Record<string, (...args: A) => Promise<R>>;
+  let reached!: () => void;
+  let release!: () => void;
+  const reachedP = new Promise<void>((resolve) => (reached = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const original = target[method].bind(target);
+  let armed = true;
+  const spy = jest.spyOn(target, method).mockImplementation(async (...args: A) => {
+    const answer = await original(...args);
+    if (armed && matches(...args)) {
+      armed = false;
+      spy.mockRestore();
+      reached();
+      await released;
+    }
+    return answer;
+  });
+  return { reached: reachedP, release };
+}
+
+describe('a revocation that commits while the guard is reading', () => {
+  let t: TestApp;
+  let admin: TestUser & { tokens: TokenPair };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await createAdmin(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Starts a request now (supertest sends on `then`) and gives its answer later. */
+  const started = (req: PromiseLike<Response>): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      void req.then(resolve, reject);
+    });
+
+  it('refuses a logged-out session at once, even when a check read it live just before', async () => {
+    const user = await createUser(t);
+    const tokens = await login(t, user.username, user.password);
+    const held = holdNextRead(t.app.get(SessionsRepository), 'liveness', () => true);
+    const before = started(getMe(t, tokens.accessToken));
+    await held.reached;
+
+    const out = await t
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: tokens.refreshToken });
+    expect(out.status).toBe(204);
+    held.release();
+    expect((await before).status).toBe(200); // it began before the logout
+
+    expect((await getMe(t, tokens.accessToken)).status).toBe(401);
+  });
+
+  it('refuses a removed role at once, even when the guard read the user just before', async () => {
+    const user = await createAdmin(t);
+    t.clock.advance(3); // nothing cached of the user any more
+    const held = holdNextRead(t.app.get(UsersRepository), 'snapshot', (id) => id === user.id);
+    const before = started(
+      t
+        .http()
+        .get('/api/v1/admin/users')
+        .set(...bearer(user.tokens.accessToken)),
+    );
+    await held.reached;
+
+    const demoted = await t
+      .http()
+      .patch(`/api/v1/admin/users/${user.id}`)
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ roles: [] });
+    expect(demoted.status).toBe(200);
+    held.release();
+    expect((await before).status).toBe(200);
+
+    const after = await t
+      .http()
+      .get('/api/v1/admin/users')
+      .set(...bearer(user.tokens.accessToken));
+    expect(after.status).toBe(403);
+  });
+});
