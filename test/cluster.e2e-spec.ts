@@ -1,15 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import net from 'node:net';
 import pg from 'pg';
 import {
   bearer,
   createAdmin,
   createUser,
+  getMe,
   login,
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
 import { requestEmailChange } from './helpers/email.js';
 import { decodeJwt } from './helpers/jwt.js';
+import { ClusterEvents } from '../src/cluster/cluster-events.service.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { enableTwoFactor } from './helpers/totp.js';
 
@@ -200,5 +203,126 @@ onPostgres('two instances on one database', () => {
     expect(await msUntilRefused(b, second.tokens.accessToken, again)).toBeLessThan(
       PROPAGATION_LIMIT_MS,
     );
+  });
+});
+
+/**
+ * A TCP relay to the test database that can stop letting new connections through, while those
+ * already open (an instance's pool) go on working: the instance behind it cannot listen again.
+ */
+interface Relay {
+  url: string;
+  refuseNew: (refuse: boolean) => void;
+  close: () => Promise<void>;
+}
+
+async function startRelay(databaseUrl: string): Promise<Relay> {
+  const target = new URL(databaseUrl);
+  const sockets = new Set<net.Socket>();
+  let refusing = false;
+  const server = net.createServer((inbound) => {
+    if (refusing) {
+      inbound.destroy();
+      return;
+    }
+    const outbound = net.connect(Number(target.port || 5432), target.hostname);
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    refuseNew: (refuse) => {
+      refusing = refuse;
+    },
+    close: async () => {
+      for (const socket of sockets) {
+        socket.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+onPostgres('an instance that cannot listen to the others', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let relay: Relay;
+  let admin: TestUser & { tokens: TokenPair };
+
+  beforeAll(async () => {
+    relay = await startRelay(process.env.PORTCULLIS_TEST_DB as string);
+    a = await createTestApp();
+    b = await createTestApp({ DATABASE_URL: relay.url });
+    admin = await createAdmin(a);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await relay?.close();
+  });
+
+  const adminList = (t: TestApp, accessToken: string) =>
+    t
+      .http()
+      .get('/api/v1/admin/users')
+      .set(...bearer(accessToken));
+
+  it('answers from the database, not from what it cached, until it listens again', async () => {
+    const demoted = await createAdmin(a);
+    const user = await createUser(a);
+    const signedIn = await login(a, user.username, user.password);
+    // B has just cached both: the admin's role and the user's live session.
+    expect((await adminList(b, demoted.tokens.accessToken)).status).toBe(200);
+    expect((await getMe(b, signedIn.accessToken)).status).toBe(200);
+
+    // B's listening connection is cut and cannot come back (its pool still works).
+    relay.refuseNew(true);
+    const db = new pg.Client({ connectionString: process.env.PORTCULLIS_TEST_DB });
+    await db.connect();
+    try {
+      await db.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'portcullis-cluster-events' AND datname = current_database()`,
+      );
+    } finally {
+      await db.end();
+    }
+    const cluster = b.app.get(ClusterEvents);
+    while (cluster.listening) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    // Changes on A that B cannot hear of: B's next answers follow them all the same.
+    const patched = await a
+      .http()
+      .patch(`/api/v1/admin/users/${demoted.id}`)
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ roles: [] });
+    expect(patched.status).toBe(200);
+    expect((await adminList(b, demoted.tokens.accessToken)).status).toBe(403);
+    const out = await a
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: signedIn.refreshToken });
+    expect(out.status).toBe(204);
+    expect((await getMe(b, signedIn.accessToken)).status).toBe(401);
+
+    // Once B listens again, it hears the next change as fast as before.
+    relay.refuseNew(false);
+    const since = performance.now();
+    while (!cluster.listening && performance.now() - since < 5_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(cluster.listening).toBe(true);
   });
 });

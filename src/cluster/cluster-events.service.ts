@@ -32,9 +32,9 @@ type Handlers = {
  *
  * Events are published with `pg_notify` in the transaction that makes the change, so they are
  * delivered when (and only if) it commits. Each instance keeps one connection that LISTENs; when
- * it is lost, the instance reconnects and then asks every subscriber to drop its whole cache
- * (`onResync`), since notifications sent meanwhile are gone. The caches' own short lifetimes are
- * the last safety net. With the embedded database there is only ever one instance: nothing to
+ * it is lost, every subscriber drops its whole cache (`onResync`) and stops caching (`hearing` is
+ * false) until the instance listens again, when they drop it once more: notifications sent
+ * meanwhile are gone. With the embedded database there is only ever one instance: nothing to
  * listen to, and local changes update local caches directly.
  */
 @Injectable()
@@ -102,6 +102,15 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
     return this.client !== undefined;
   }
 
+  /**
+   * Whether this instance hears every change the others make: it listens, or there are no others
+   * (the embedded database). While it does not, caches must not answer: a change made meanwhile
+   * would go unheard for as long as they keep an entry, longer than the second promised.
+   */
+  get hearing(): boolean {
+    return !this.url || this.client !== undefined;
+  }
+
   private async listen(): Promise<void> {
     const client = new pg.Client({
       connectionString: this.url,
@@ -129,6 +138,10 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
       this.warned = false;
     }
     // Whatever happened while nobody listened is unknown: every cache starts afresh.
+    this.resync();
+  }
+
+  private resync(): void {
     for (const handler of this.resyncHandlers) {
       handler();
     }
@@ -137,6 +150,8 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private lost(client: pg.Client, error?: unknown): void {
     if (this.client === client) {
       this.client = undefined;
+      // What was cached may already miss a change: nothing cached is used until listening again.
+      this.resync();
     }
     client.removeAllListeners('end');
     client.removeAllListeners('error');

@@ -181,7 +181,8 @@ export class SessionsService {
    */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
     const nowMs = this.clock.now().getTime();
-    let state = this.cache.get(sessionId, nowMs);
+    // While another instance's revocation could go unheard, every check reads the database.
+    let state = this.cluster.hearing ? this.cache.get(sessionId, nowMs) : undefined;
     if (!state) {
       const read = {};
       this.reads.set(sessionId, read);
@@ -206,7 +207,7 @@ export class SessionsService {
             expiresAt: session.expiresAt.getTime(),
           }
         : { userId: '', active: false, expiresAt: 0 };
-      if (current) {
+      if (current && this.cluster.hearing) {
         this.cache.set(sessionId, state, nowMs);
       }
     }

@@ -63,6 +63,7 @@ function setup() {
   let userChanged: ((event: { userId: string }) => void) | undefined;
   let resync: (() => void) | undefined;
   const cluster = {
+    hearing: true,
     on: (kind: string, handler: (event: { userId: string }) => void) => {
       if (kind === 'user_changed') {
         userChanged = handler;
@@ -90,6 +91,10 @@ function setup() {
     },
     hearUserChanged: (userId: string) => userChanged?.({ userId }),
     resync: () => resync?.(),
+    /** Whether the instance listens to the others (ClusterEvents.hearing). */
+    setHearing: (hearing: boolean) => {
+      (cluster as { hearing: boolean }).hearing = hearing;
+    },
     twoFactorChanged: (m: EntityManager, userId: string) => twoFactorChanged?.(m, userId),
   };
 }
@@ -126,6 +131,21 @@ describe('UserStateService', () => {
     clock.ms += 1;
     await service.snapshot('u1');
     expect(reads).toHaveLength(2);
+  });
+
+  it('reads every time while it cannot hear the other instances, and caches again after', async () => {
+    const { service, reads, resync, setHearing } = setup();
+    await service.snapshot('u1');
+    setHearing(false);
+    resync(); // the listening connection was lost
+    await service.snapshot('u1');
+    await service.authState('u1');
+    expect(reads).toHaveLength(3);
+    setHearing(true);
+    resync(); // listening again
+    await service.snapshot('u1');
+    await service.authState('u1');
+    expect(reads).toHaveLength(4);
   });
 
   it('remembers that a user does not exist, briefly', async () => {

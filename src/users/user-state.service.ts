@@ -94,6 +94,10 @@ export class UserStateService {
 
   private cached(userId: string): Promise<CachedUser | null> {
     const now = this.clock.now();
+    if (!this.cluster.hearing) {
+      // Another instance's change would go unheard: every request reads the database.
+      return this.repository.snapshot(userId, now).then(cachedUser);
+    }
     const hit = this.states.get(userId, now.getTime());
     const expiresAt = hit?.snapshot.pendingEmailExpiresAt;
     if (hit !== undefined && !(expiresAt && expiresAt <= now)) {
