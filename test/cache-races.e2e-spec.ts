@@ -6,11 +6,14 @@ import {
   createUser,
   getMe,
   login,
+  strongPassword,
   type TestUser,
   type TokenPair,
 } from './helpers/factories.js';
+import { PasswordHasher } from '../src/password-policy/password-hasher.service.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { UsersRepository } from '../src/users/users.repository.js';
+import { expectProblem } from './helpers/problem.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /**
@@ -112,5 +115,31 @@ describe('a revocation that commits while the guard is reading', () => {
       .get('/api/v1/admin/users')
       .set(...bearer(user.tokens.accessToken));
     expect(after.status).toBe(403);
+  });
+
+  it('gives no session to a sign-in with the old password that an admin password reset overtakes', async () => {
+    const user = await createUser(t);
+    const held = holdNextRead(
+      t.app.get(PasswordHasher),
+      'verify',
+      (_hash: unknown, password: unknown) => password === user.password,
+    );
+    const signIn = started(
+      t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ username: user.username, password: user.password }),
+    );
+    await held.reached; // the old password was right when it was checked
+
+    const reset = await t
+      .http()
+      .put(`/api/v1/admin/users/${user.id}/password`)
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ password: strongPassword(), temporary: true });
+    expect(reset.status).toBe(204);
+    held.release();
+
+    expectProblem(await signIn, 401, 'INVALID_CREDENTIALS');
   });
 });

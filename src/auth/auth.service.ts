@@ -186,6 +186,11 @@ export class AuthService {
     }
     // The session, its audit record and a new device token: one commit (one WAL flush) for all.
     return this.dataSource.transaction(async (m) => {
+      await this.assertUnchangedIn(
+        m,
+        user,
+        () => new AppError('INVALID_CREDENTIALS', 'The username or password is not correct.'),
+      );
       const pair = await this.startSession(user, ['pwd'], ip, m);
       await this.audit.record(
         {
@@ -242,6 +247,11 @@ export class AuthService {
     const known = deviceToken !== undefined && (await this.devices.isLive(deviceToken, user.id));
     // The session, its audit record and a new device token: one commit (one WAL flush) for all.
     return this.dataSource.transaction(async (m) => {
+      await this.assertUnchangedIn(
+        m,
+        user,
+        () => new AppError('CHALLENGE_INVALID', 'The sign-in is no longer valid; sign in again.'),
+      );
       const pair = await this.startSession(user, amr, ip, m);
       await this.audit.record(
         {
@@ -368,6 +378,29 @@ export class AuthService {
       tokenType: 'Bearer',
       expiresIn: this.tokens.accessTtl,
     };
+  }
+
+  /**
+   * Inside the transaction that starts a session: the user's row (locked until it commits) still
+   * has the password that was checked, and is enabled. A password change or reset, or a disable,
+   * that committed since the check revoked every session but could not see this one; one that
+   * commits later waits for the lock and then revokes it.
+   */
+  private async assertUnchangedIn(
+    m: EntityManager,
+    checked: UserEntity,
+    passwordChanged: () => AppError,
+  ): Promise<void> {
+    const user = await this.users.lockById(checked.id, m);
+    if (!user || user.passwordChangedAt.getTime() !== checked.passwordChangedAt.getTime()) {
+      throw passwordChanged();
+    }
+    if (user.disabled) {
+      throw new AppError(
+        'ACCOUNT_DISABLED',
+        'This account is disabled. Contact your administrator.',
+      );
+    }
   }
 
   /** Counts the sign-in attempt, or records that it was throttled and throws the 429. */

@@ -66,6 +66,11 @@ export class UsersService {
     return this.users.findById(id, manager);
   }
 
+  /** The user, its row locked until `m`'s transaction ends (changes to it wait); null if gone. */
+  lockById(id: string, m: EntityManager): Promise<UserEntity | null> {
+    return this.users.findByIdForUpdate(id, m);
+  }
+
   findByLogin(identifier: string): Promise<UserEntity | null> {
     return this.users.findByLogin(identifier);
   }
