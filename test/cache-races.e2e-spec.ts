@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import argon2 from 'argon2';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
 import {
   bearer,
   createAdmin,
@@ -141,5 +143,42 @@ describe('a revocation that commits while the guard is reading', () => {
     held.release();
 
     expectProblem(await signIn, 401, 'INVALID_CREDENTIALS');
+  });
+
+  it('keeps the new password when a sign-in that upgrades the old hash is overtaken by a reset', async () => {
+    const user = await createUser(t);
+    // A hash from older argon2 parameters: the next good sign-in replaces it.
+    const legacy = await argon2.hash(user.password, { type: argon2.argon2id, memoryCost: 4096 });
+    await t.app
+      .get(DataSource)
+      .query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, legacy]);
+    const held = holdNextRead(
+      t.app.get(PasswordHasher),
+      'verify',
+      (_hash: unknown, password: unknown) => password === user.password,
+    );
+    const signIn = started(
+      t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ username: user.username, password: user.password }),
+    );
+    await held.reached;
+    const password = strongPassword();
+    const reset = await t
+      .http()
+      .put(`/api/v1/admin/users/${user.id}/password`)
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ password, temporary: false });
+    expect(reset.status).toBe(204);
+    held.release();
+    expectProblem(await signIn, 401, 'INVALID_CREDENTIALS');
+
+    const old = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ username: user.username, password: user.password });
+    expectProblem(old, 401, 'INVALID_CREDENTIALS');
+    expect((await login(t, user.username, password)).accessToken).toEqual(expect.any(String));
   });
 });

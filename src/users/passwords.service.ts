@@ -72,15 +72,19 @@ export class PasswordsService {
     return this.hasher.verify(user.passwordHash, password);
   }
 
-  /** Replaces a stored hash made with older argon2 parameters (called after a good sign-in). */
+  /**
+   * Replaces a stored hash made with older argon2 parameters (called after a good sign-in), unless
+   * the password was changed since it was checked: the new password stays.
+   */
   async upgradeHashIfNeeded(user: UserEntity, password: string): Promise<void> {
     if (!this.hasher.needsRehash(user.passwordHash)) {
       return;
     }
     const passwordHash = await this.hasher.hash(password);
     await this.dataSource.transaction(async (m) => {
-      await this.users.update(user.id, { passwordHash }, m);
-      await this.history.replaceHash(user.id, user.passwordHash, passwordHash, m);
+      if (await this.users.replaceHash(user.id, user.passwordHash, passwordHash, m)) {
+        await this.history.replaceHash(user.id, user.passwordHash, passwordHash, m);
+      }
     });
   }
 

@@ -243,6 +243,20 @@ export class UsersRepository {
     }
   }
 
+  /** Replaces the password hash only if it is still `oldHash`; false when it changed meanwhile. */
+  async replaceHash(
+    id: string,
+    oldHash: string,
+    newHash: string,
+    manager: EntityManager,
+  ): Promise<boolean> {
+    const result = await this.users(manager).update(
+      { id, passwordHash: oldHash },
+      { passwordHash: newHash },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
   async delete(id: string, manager: EntityManager): Promise<boolean> {
     const result = await this.users(manager).delete({ id });
     return (result.affected ?? 0) > 0;
