@@ -15,6 +15,7 @@ import {
 import { PasswordHasher } from '../src/password-policy/password-hasher.service.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { UsersRepository } from '../src/users/users.repository.js';
+import { decodeJwt } from './helpers/jwt.js';
 import { expectProblem } from './helpers/problem.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -180,5 +181,33 @@ describe('a revocation that commits while the guard is reading', () => {
       .send({ username: user.username, password: user.password });
     expectProblem(old, 401, 'INVALID_CREDENTIALS');
     expect((await login(t, user.username, password)).accessToken).toEqual(expect.any(String));
+  });
+});
+
+describe('a burst of requests on one session whose cached answer has expired', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('reads the session from the database once, not once per request', async () => {
+    const user = await createUser(t);
+    const tokens = await login(t, user.username, user.password);
+    const { sid } = decodeJwt(tokens.accessToken).payload;
+    expect((await getMe(t, tokens.accessToken)).status).toBe(200);
+    t.clock.advance(3); // past the cached answer's 2 s
+    const reads = jest.spyOn(t.app.get(SessionsRepository), 'liveness');
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => getMe(t, tokens.accessToken)),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+      expect(reads.mock.calls.filter(([id]) => id === sid)).toHaveLength(1);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

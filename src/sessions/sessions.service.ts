@@ -40,6 +40,14 @@ interface SessionState {
   expiresAt: number;
 }
 
+const INACTIVE: SessionState = { userId: '', active: false, expiresAt: 0 };
+
+function stateOf(session: SessionLiveness | null): SessionState {
+  return session
+    ? { userId: session.userId, active: !session.revoked, expiresAt: session.expiresAt.getTime() }
+    : INACTIVE;
+}
+
 /** Sessions (refresh-token families) and their rotation, revocation and liveness checks. */
 @Injectable()
 export class SessionsService {
@@ -48,7 +56,7 @@ export class SessionsService {
    * Liveness reads under way, by session id. `forget` drops them: an answer read before a
    * revocation and arriving after it is not cached over the revocation.
    */
-  private readonly reads = new Map<string, object>();
+  private readonly reads = new Map<string, Promise<SessionState>>();
   private readonly refreshTtlMs: number;
   private readonly maxLifetimeMs: number;
 
@@ -181,37 +189,40 @@ export class SessionsService {
    */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
     const nowMs = this.clock.now().getTime();
-    // While another instance's revocation could go unheard, every check reads the database.
-    let state = this.cluster.hearing ? this.cache.get(sessionId, nowMs) : undefined;
-    if (!state) {
-      const read = {};
-      this.reads.set(sessionId, read);
-      let session: SessionLiveness | null;
-      try {
-        session = await this.repository.liveness(sessionId);
-      } catch (error) {
+    const state = this.cluster.hearing
+      ? (this.cache.get(sessionId, nowMs) ??
+        this.reads.get(sessionId) ??
+        this.read(sessionId, nowMs))
+      : // While another instance's revocation could go unheard, every check reads the database.
+        this.repository.liveness(sessionId).then(stateOf);
+    const { active, userId: owner, expiresAt } = await state;
+    return active && owner === userId && expiresAt > nowMs;
+  }
+
+  /**
+   * Reads a session's liveness; concurrent misses share the read (under load a whole burst misses
+   * at once when the entry expires). The answer is cached unless a revocation forgot the read
+   * meanwhile: it may have committed after the read.
+   */
+  private read(sessionId: string, nowMs: number): Promise<SessionState> {
+    const read: Promise<SessionState> = this.repository.liveness(sessionId).then(
+      (session) => {
+        const state = stateOf(session);
+        if (this.reads.get(sessionId) === read) {
+          this.reads.delete(sessionId);
+          this.cache.set(sessionId, state, nowMs);
+        }
+        return state;
+      },
+      (error: unknown) => {
         if (this.reads.get(sessionId) === read) {
           this.reads.delete(sessionId);
         }
         throw error;
-      }
-      // Forgotten meanwhile: a revocation may have committed after this was read. Not cached.
-      const current = this.reads.get(sessionId) === read;
-      if (current) {
-        this.reads.delete(sessionId);
-      }
-      state = session
-        ? {
-            userId: session.userId,
-            active: !session.revoked,
-            expiresAt: session.expiresAt.getTime(),
-          }
-        : { userId: '', active: false, expiresAt: 0 };
-      if (current && this.cluster.hearing) {
-        this.cache.set(sessionId, state, nowMs);
-      }
-    }
-    return state.active && state.userId === userId && state.expiresAt > nowMs;
+      },
+    );
+    this.reads.set(sessionId, read);
+    return read;
   }
 
   /** When a session was signed in and how (for OpenID Connect's auth_time and amr). */
@@ -237,7 +248,7 @@ export class SessionsService {
     const nowMs = this.clock.now().getTime();
     for (const id of ids) {
       this.reads.delete(id);
-      this.cache.set(id, { userId: '', active: false, expiresAt: 0 }, nowMs);
+      this.cache.set(id, INACTIVE, nowMs);
     }
   }
 }
