@@ -74,6 +74,35 @@ describe('a revocation that commits while the guard is reading', () => {
       void req.then(resolve, reject);
     });
 
+  /** Starts a sign-in with the user's password and holds it once the password was found right. */
+  async function signInHeldAfterPasswordCheck(
+    user: TestUser,
+  ): Promise<{ release: () => void; signIn: Promise<Response> }> {
+    const held = holdNextRead(
+      t.app.get(PasswordHasher),
+      'verify',
+      (_hash: unknown, password: unknown) => password === user.password,
+    );
+    const signIn = started(
+      t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ username: user.username, password: user.password }),
+    );
+    await held.reached;
+    return { release: held.release, signIn };
+  }
+
+  /** An admin sets the user's password, as a reset to lock someone out does. */
+  async function adminSetsPassword(user: TestUser, password: string, temporary: boolean) {
+    const reset = await t
+      .http()
+      .put(`/api/v1/admin/users/${user.id}/password`)
+      .set(...bearer(admin.tokens.accessToken))
+      .send({ password, temporary });
+    expect(reset.status).toBe(204);
+  }
+
   it('refuses a logged-out session at once, even when a check read it live just before', async () => {
     const user = await createUser(t);
     const tokens = await login(t, user.username, user.password);
@@ -122,26 +151,9 @@ describe('a revocation that commits while the guard is reading', () => {
 
   it('gives no session to a sign-in with the old password that an admin password reset overtakes', async () => {
     const user = await createUser(t);
-    const held = holdNextRead(
-      t.app.get(PasswordHasher),
-      'verify',
-      (_hash: unknown, password: unknown) => password === user.password,
-    );
-    const signIn = started(
-      t
-        .http()
-        .post('/api/v1/auth/login')
-        .send({ username: user.username, password: user.password }),
-    );
-    await held.reached; // the old password was right when it was checked
-
-    const reset = await t
-      .http()
-      .put(`/api/v1/admin/users/${user.id}/password`)
-      .set(...bearer(admin.tokens.accessToken))
-      .send({ password: strongPassword(), temporary: true });
-    expect(reset.status).toBe(204);
-    held.release();
+    const { release, signIn } = await signInHeldAfterPasswordCheck(user);
+    await adminSetsPassword(user, strongPassword(), true);
+    release();
 
     expectProblem(await signIn, 401, 'INVALID_CREDENTIALS');
   });
@@ -153,26 +165,10 @@ describe('a revocation that commits while the guard is reading', () => {
     await t.app
       .get(DataSource)
       .query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, legacy]);
-    const held = holdNextRead(
-      t.app.get(PasswordHasher),
-      'verify',
-      (_hash: unknown, password: unknown) => password === user.password,
-    );
-    const signIn = started(
-      t
-        .http()
-        .post('/api/v1/auth/login')
-        .send({ username: user.username, password: user.password }),
-    );
-    await held.reached;
+    const { release, signIn } = await signInHeldAfterPasswordCheck(user);
     const password = strongPassword();
-    const reset = await t
-      .http()
-      .put(`/api/v1/admin/users/${user.id}/password`)
-      .set(...bearer(admin.tokens.accessToken))
-      .send({ password, temporary: false });
-    expect(reset.status).toBe(204);
-    held.release();
+    await adminSetsPassword(user, password, false);
+    release();
     expectProblem(await signIn, 401, 'INVALID_CREDENTIALS');
 
     const old = await t
