@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { PassportModule } from '@nestjs/passport';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { TwoFactorModule } from '../two-factor/two-factor.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -14,14 +13,7 @@ import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  imports: [
-    PassportModule,
-    UsersModule,
-    SessionsModule,
-    TwoFactorModule,
-    SigningKeysModule,
-    JwtWithSigningKeys,
-  ],
+  imports: [UsersModule, SessionsModule, TwoFactorModule, SigningKeysModule, JwtWithSigningKeys],
   providers: [
     AuthService,
     TokenService,

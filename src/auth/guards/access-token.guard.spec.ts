@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { PassportStrategy } from '@nestjs/passport';
 import { AllowClientCredentials } from '../../common/decorators/client-credentials.decorator.js';
 import { Public } from '../../common/decorators/public.decorator.js';
 import type { Principal } from '../../common/decorators/current-user.decorator.js';
@@ -18,20 +17,23 @@ const alice: Principal = {
 };
 
 /**
- * The passport strategy the guard runs, as AccessTokenStrategy registers it (same name, same
- * bearer-header parsing); its verdicts are fixed here instead of read from tokens and the database.
+ * A bearer strategy like AccessTokenStrategy (the same header parsing) whose verdicts are fixed
+ * here instead of read from tokens and the database: `principals` maps a token to its principal.
  */
-class AccessTokens extends PassportStrategy(BearerHeaderStrategy, 'access-token') {
-  validate(token: string): Principal | false {
+class AccessTokens extends BearerHeaderStrategy<Principal> {
+  constructor(private readonly principals: Record<string, Principal>) {
+    super();
+  }
+
+  protected validate(token: string): Promise<Principal | false> {
     if (token === 'database-down') {
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
-        code: 'ECONNREFUSED',
-      });
+      return Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
     }
-    return token === 'alice-token' ? alice : false;
+    return Promise.resolve(this.principals[token] ?? false);
   }
 }
-new AccessTokens();
 
 @Public()
 class OpenController {
@@ -60,7 +62,7 @@ function call(
   return { context: new ExecutionContextHost([request, {}], controller, method), request };
 }
 
-const guard = new AccessTokenGuard(new Reflector());
+const guard = new AccessTokenGuard(new Reflector(), new AccessTokens({ 'alice-token': alice }));
 
 describe('AccessTokenGuard', () => {
   it('lets a request without a token reach a @Public() route', () => {
@@ -109,5 +111,34 @@ describe('AccessTokenGuard', () => {
   it('passes an unreachable database on as it is (a 503), not as a bad token', async () => {
     const { context } = call(ApiController, 'me', { authorization: 'Bearer database-down' });
     await expect(guard.canActivate(context)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it("checks tokens with its own app's strategy, whatever other apps the process holds", async () => {
+    // Two instances in one process (as the multi-instance tests run them), each with its own
+    // sessions: a guard created later must not take over the tokens of the first.
+    const bob: Principal = { ...alice, userId: 'u-bob', username: 'bob' };
+    const other = new AccessTokenGuard(new Reflector(), new AccessTokens({ 'bob-token': bob }));
+    const mine = call(ApiController, 'me', { authorization: 'Bearer alice-token' });
+    await expect(guard.canActivate(mine.context)).resolves.toBe(true);
+    expect(mine.request.user).toEqual(alice);
+    const theirs = call(ApiController, 'me', { authorization: 'Bearer bob-token' });
+    await expect(other.canActivate(theirs.context)).resolves.toBe(true);
+    expect(theirs.request.user).toEqual(bob);
+    await expect(
+      guard.canActivate(call(ApiController, 'me', { authorization: 'Bearer bob-token' }).context),
+    ).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('keeps concurrent requests apart (each gets the verdict on its own token)', async () => {
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      call(ApiController, 'me', { authorization: `Bearer ${i % 2 ? 'alice-token' : 'nobody'}` }),
+    );
+    const verdicts = await Promise.allSettled(
+      calls.map(async ({ context }) => guard.canActivate(context)),
+    );
+    verdicts.forEach((verdict, i) => {
+      expect(verdict.status).toBe(i % 2 ? 'fulfilled' : 'rejected');
+      expect(calls[i].request.user).toEqual(i % 2 ? alice : undefined);
+    });
   });
 });

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
 import { BearerHeaderStrategy } from './bearer-header.strategy.js';
 import type { Principal } from '../../common/decorators/current-user.decorator.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
@@ -9,9 +8,12 @@ import { TokenService } from '../token.service.js';
 /**
  * Bearer access tokens: a valid ES256 signature is not enough; the session must still be live
  * and the user enabled, so logout, password changes and disabling take effect at once.
+ *
+ * The passport strategy of this app's AccessTokenGuard, which registers it with its own passport
+ * (not passport's process-wide one): see there.
  */
 @Injectable()
-export class AccessTokenStrategy extends PassportStrategy(BearerHeaderStrategy, 'access-token') {
+export class AccessTokenStrategy extends BearerHeaderStrategy<Principal> {
   constructor(
     private readonly tokens: TokenService,
     private readonly sessions: SessionsService,
@@ -20,7 +22,7 @@ export class AccessTokenStrategy extends PassportStrategy(BearerHeaderStrategy, 
     super();
   }
 
-  async validate(token: string): Promise<Principal | false> {
+  protected async validate(token: string): Promise<Principal | false> {
     const claims = this.tokens.verifyAccessToken(token);
     if (!claims || !(await this.sessions.isActive(claims.sid, claims.sub))) {
       return false;
