@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
-import { TtlCache } from '../common/ttl-cache.js';
+import { ReadThroughCache } from '../common/read-through-cache.js';
 import type { Settings } from '../config/settings.js';
 import { type SessionLiveness, SessionsRepository } from './sessions.repository.js';
 
@@ -51,12 +51,11 @@ function stateOf(session: SessionLiveness | null): SessionState {
 /** Sessions (refresh-token families) and their rotation, revocation and liveness checks. */
 @Injectable()
 export class SessionsService {
-  private readonly cache = new TtlCache<string, SessionState>(SESSION_CACHE_TTL_MS, 50_000);
-  /**
-   * Liveness reads under way, by session id. `forget` drops them: an answer read before a
-   * revocation and arriving after it is not cached over the revocation.
-   */
-  private readonly reads = new Map<string, Promise<SessionState>>();
+  /** Liveness by session id; a revocation here or on another instance forgets it (`forget`). */
+  private readonly liveness = new ReadThroughCache<string, SessionState>(
+    SESSION_CACHE_TTL_MS,
+    50_000,
+  );
   private readonly refreshTtlMs: number;
   private readonly maxLifetimeMs: number;
 
@@ -69,10 +68,7 @@ export class SessionsService {
   ) {
     // Revocations by other instances reach this one's cache through the database.
     cluster.on('sessions_revoked', (event) => this.forget(event.ids));
-    cluster.onResync(() => {
-      this.cache.clear();
-      this.reads.clear();
-    });
+    cluster.onResync(() => this.liveness.clear());
     const tokens = config.get('tokens', { infer: true });
     this.refreshTtlMs = tokens.refreshTtl * 1000;
     this.maxLifetimeMs = tokens.sessionMaxLifetime * 1000;
@@ -189,40 +185,13 @@ export class SessionsService {
    */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
     const nowMs = this.clock.now().getTime();
+    const read = () => this.repository.liveness(sessionId).then(stateOf);
     const state = this.cluster.hearing
-      ? (this.cache.get(sessionId, nowMs) ??
-        this.reads.get(sessionId) ??
-        this.read(sessionId, nowMs))
+      ? this.liveness.get(sessionId, nowMs, read)
       : // While another instance's revocation could go unheard, every check reads the database.
-        this.repository.liveness(sessionId).then(stateOf);
+        read();
     const { active, userId: owner, expiresAt } = await state;
     return active && owner === userId && expiresAt > nowMs;
-  }
-
-  /**
-   * Reads a session's liveness; concurrent misses share the read (under load a whole burst misses
-   * at once when the entry expires). The answer is cached unless a revocation forgot the read
-   * meanwhile: it may have committed after the read.
-   */
-  private read(sessionId: string, nowMs: number): Promise<SessionState> {
-    const read: Promise<SessionState> = this.repository.liveness(sessionId).then(
-      (session) => {
-        const state = stateOf(session);
-        if (this.reads.get(sessionId) === read) {
-          this.reads.delete(sessionId);
-          this.cache.set(sessionId, state, nowMs);
-        }
-        return state;
-      },
-      (error: unknown) => {
-        if (this.reads.get(sessionId) === read) {
-          this.reads.delete(sessionId);
-        }
-        throw error;
-      },
-    );
-    this.reads.set(sessionId, read);
-    return read;
   }
 
   /** When a session was signed in and how (for OpenID Connect's auth_time and amr). */
@@ -247,8 +216,7 @@ export class SessionsService {
   private forget(ids: string[]): void {
     const nowMs = this.clock.now().getTime();
     for (const id of ids) {
-      this.reads.delete(id);
-      this.cache.set(id, INACTIVE, nowMs);
+      this.liveness.set(id, INACTIVE, nowMs);
     }
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ClusterEvents } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
-import { TtlCache } from '../common/ttl-cache.js';
+import { ReadThroughCache } from '../common/read-through-cache.js';
 import { afterTransaction } from '../database/after-transaction.js';
 import type { Locale } from '../i18n/locales.js';
 import { TwoFactorEnrolment } from '../two-factor/two-factor-enrolment.service.js';
@@ -47,9 +47,11 @@ function cachedUser(snapshot: UserSnapshot | null): CachedUser | null {
  */
 @Injectable()
 export class UserStateService {
-  private readonly states = new TtlCache<string, CachedUser | null>(USER_STATE_TTL_MS, 50_000);
-  /** Reads under way, by user id; `forget` drops them so that what they return is not cached. */
-  private readonly reads = new Map<string, Promise<CachedUser | null>>();
+  /** By user id; a change here or on another instance forgets it (`forget`). */
+  private readonly states = new ReadThroughCache<string, CachedUser | null>(
+    USER_STATE_TTL_MS,
+    50_000,
+  );
 
   constructor(
     private readonly repository: UsersRepository,
@@ -59,10 +61,7 @@ export class UserStateService {
   ) {
     // Changes made by other instances reach this one's cache through the database.
     cluster.on('user_changed', (event) => this.forget(event.userId));
-    cluster.onResync(() => {
-      this.states.clear();
-      this.reads.clear();
-    });
+    cluster.onResync(() => this.states.clear());
     // Whether 2FA is on is part of the snapshot.
     enrolment.onChange((m, userId) => this.changedIn(m, userId));
   }
@@ -88,43 +87,20 @@ export class UserStateService {
 
   /** This instance forgets its cached state of the user, and what a read under way will say. */
   forget(userId: string): void {
-    this.states.delete(userId);
-    this.reads.delete(userId);
+    this.states.forget(userId);
   }
 
   private cached(userId: string): Promise<CachedUser | null> {
     const now = this.clock.now();
+    const read = () => this.repository.snapshot(userId, now).then(cachedUser);
     if (!this.cluster.hearing) {
       // Another instance's change would go unheard: every request reads the database.
-      return this.repository.snapshot(userId, now).then(cachedUser);
+      return read();
     }
-    const hit = this.states.get(userId, now.getTime());
-    const expiresAt = hit?.snapshot.pendingEmailExpiresAt;
-    if (hit !== undefined && !(expiresAt && expiresAt <= now)) {
-      return Promise.resolve(hit);
-    }
-    return this.reads.get(userId) ?? this.read(userId, now);
-  }
-
-  /** Reads the user (concurrent misses share the read) and caches it unless forgotten meanwhile. */
-  private read(userId: string, now: Date): Promise<CachedUser | null> {
-    const read: Promise<CachedUser | null> = this.repository.snapshot(userId, now).then(
-      (snapshot) => {
-        const user = cachedUser(snapshot);
-        if (this.reads.get(userId) === read) {
-          this.reads.delete(userId);
-          this.states.set(userId, user, now.getTime());
-        }
-        return user;
-      },
-      (error: unknown) => {
-        if (this.reads.get(userId) === read) {
-          this.reads.delete(userId);
-        }
-        throw error;
-      },
-    );
-    this.reads.set(userId, read);
-    return read;
+    // A snapshot whose pending address has expired since it was read is read again.
+    return this.states.get(userId, now.getTime(), read, (hit) => {
+      const expiresAt = hit?.snapshot.pendingEmailExpiresAt;
+      return !(expiresAt && expiresAt <= now);
+    });
   }
 }
