@@ -194,7 +194,7 @@ describe('a burst of requests on one session whose cached answer has expired', (
     const tokens = await login(t, user.username, user.password);
     const { sid } = decodeJwt(tokens.accessToken).payload;
     expect((await getMe(t, tokens.accessToken)).status).toBe(200);
-    t.clock.advance(3); // past the cached answer's 2 s
+    t.clock.advance(3); // past the cached answer's lifetime
     const reads = jest.spyOn(t.app.get(SessionsRepository), 'liveness');
     try {
       const answers = await Promise.all(

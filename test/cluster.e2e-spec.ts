@@ -22,6 +22,59 @@ const onPostgres = process.env.PORTCULLIS_TEST_DB ? describe : describe.skip;
 /** The contract: every instance refuses a revoked session within this long. */
 const PROPAGATION_LIMIT_MS = 1_000;
 
+const me = (t: TestApp, accessToken: string) =>
+  t
+    .http()
+    .get('/api/v1/me')
+    .set(...bearer(accessToken));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Milliseconds until `t` answers /me with 401, polled every 20 ms (gives up after 5 s). */
+async function msUntilRefused(t: TestApp, accessToken: string, since: number): Promise<number> {
+  for (;;) {
+    const res = await me(t, accessToken);
+    const elapsed = performance.now() - since;
+    if (res.status === 401 || elapsed > 5_000) {
+      expect(res.status).toBe(401);
+      return elapsed;
+    }
+    expect(res.status).toBe(200);
+    await sleep(20);
+  }
+}
+
+/**
+ * Milliseconds until `t` answers /me with a profile holding `expected`, polled every 20 ms
+ * (gives up after 3 s).
+ */
+async function msUntilShown(
+  t: TestApp,
+  accessToken: string,
+  since: number,
+  expected: Record<string, unknown>,
+): Promise<number> {
+  for (;;) {
+    const res = await me(t, accessToken);
+    expect(res.status).toBe(200);
+    const elapsed = performance.now() - since;
+    if (expect.objectContaining(expected).asymmetricMatch(res.body) || elapsed > 3_000) {
+      expect(res.body).toMatchObject(expected);
+      return elapsed;
+    }
+    await sleep(20);
+  }
+}
+
+/** A user signed in on `a` whose session `b` has already seen live (and cached). */
+async function liveOn(a: TestApp, b: TestApp): Promise<{ user: TestUser; tokens: TokenPair }> {
+  const user = await createUser(a);
+  const tokens = await login(a, user.username, user.password);
+  expect((await me(a, tokens.accessToken)).status).toBe(200);
+  expect((await me(b, tokens.accessToken)).status).toBe(200);
+  return { user, tokens };
+}
+
 onPostgres('two instances on one database', () => {
   let a: TestApp;
   let b: TestApp;
@@ -37,56 +90,8 @@ onPostgres('two instances on one database', () => {
     await b?.close();
   });
 
-  const me = (t: TestApp, accessToken: string) =>
-    t
-      .http()
-      .get('/api/v1/me')
-      .set(...bearer(accessToken));
-
-  /** Milliseconds until `t` answers /me with 401, polled every 20 ms (gives up after 5 s). */
-  async function msUntilRefused(t: TestApp, accessToken: string, since: number): Promise<number> {
-    for (;;) {
-      const res = await me(t, accessToken);
-      const elapsed = performance.now() - since;
-      if (res.status === 401 || elapsed > 5_000) {
-        expect(res.status).toBe(401);
-        return elapsed;
-      }
-      expect(res.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /**
-   * Milliseconds until `t` answers /me with a profile holding `expected`, polled every 20 ms
-   * (gives up after 3 s).
-   */
-  async function msUntilShown(
-    t: TestApp,
-    accessToken: string,
-    since: number,
-    expected: Record<string, unknown>,
-  ): Promise<number> {
-    for (;;) {
-      const res = await me(t, accessToken);
-      expect(res.status).toBe(200);
-      const elapsed = performance.now() - since;
-      if (expect.objectContaining(expected).asymmetricMatch(res.body) || elapsed > 3_000) {
-        expect(res.body).toMatchObject(expected);
-        return elapsed;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   /** A signed-in user whose session instance B has already seen live (and cached). */
-  async function liveOnBoth(): Promise<{ user: TestUser; tokens: TokenPair }> {
-    const user = await createUser(a);
-    const tokens = await login(a, user.username, user.password);
-    expect((await me(a, tokens.accessToken)).status).toBe(200);
-    expect((await me(b, tokens.accessToken)).status).toBe(200);
-    return { user, tokens };
-  }
+  const liveOnBoth = () => liveOn(a, b);
 
   it('a logout on one instance is refused by the other within a second', async () => {
     const { tokens } = await liveOnBoth();
@@ -193,7 +198,7 @@ onPostgres('two instances on one database', () => {
     expect(out.status).toBe(204);
     expect(await msUntilRefused(b, first.tokens.accessToken, since)).toBeLessThan(5_000);
     // And it hears the next change as fast as before.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const again = performance.now();
     const out2 = await a
       .http()
@@ -207,18 +212,25 @@ onPostgres('two instances on one database', () => {
 });
 
 /**
- * A TCP relay to the test database that can stop letting new connections through, while those
- * already open (an instance's pool) go on working: the instance behind it cannot listen again.
+ * A TCP relay to the test database that can
+ * - stop letting new connections through, while those already open (an instance's pool) go on
+ *   working: the instance behind it cannot listen again;
+ * - silence the listening connections open now (those that introduced themselves as
+ *   `portcullis-cluster-events`): what the database sends them is held back, and nothing closes,
+ *   as when a network or a proxy drops a connection without a word.
  */
 interface Relay {
   url: string;
   refuseNew: (refuse: boolean) => void;
+  silenceListeners: () => void;
   close: () => Promise<void>;
 }
 
 async function startRelay(databaseUrl: string): Promise<Relay> {
   const target = new URL(databaseUrl);
   const sockets = new Set<net.Socket>();
+  /** The database's side of each listening connection, and its instance's side. */
+  const listeners = new Map<net.Socket, net.Socket>();
   let refusing = false;
   const server = net.createServer((inbound) => {
     if (refusing) {
@@ -232,6 +244,13 @@ async function startRelay(databaseUrl: string): Promise<Relay> {
       socket.on('error', () => undefined);
     }
     inbound.pipe(outbound).pipe(inbound);
+    // The startup message, the client's first packet, names the application.
+    inbound.once('data', (first: Buffer) => {
+      if (first.includes('portcullis-cluster-events')) {
+        listeners.set(outbound, inbound);
+        outbound.on('close', () => listeners.delete(outbound));
+      }
+    });
     inbound.on('close', () => outbound.destroy());
     outbound.on('close', () => inbound.destroy());
   });
@@ -243,6 +262,12 @@ async function startRelay(databaseUrl: string): Promise<Relay> {
     url: url.toString(),
     refuseNew: (refuse) => {
       refusing = refuse;
+    },
+    silenceListeners: () => {
+      for (const [outbound, inbound] of listeners) {
+        outbound.unpipe(inbound);
+        outbound.pause();
+      }
     },
     close: async () => {
       for (const socket of sockets) {
@@ -299,7 +324,7 @@ onPostgres('an instance that cannot listen to the others', () => {
     }
     const cluster = b.app.get(ClusterEvents);
     while (cluster.listening) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
 
     // Changes on A that B cannot hear of: B's next answers follow them all the same.
@@ -321,8 +346,51 @@ onPostgres('an instance that cannot listen to the others', () => {
     relay.refuseNew(false);
     const since = performance.now();
     while (!cluster.listening && performance.now() - since < 5_000) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
+    expect(cluster.listening).toBe(true);
+  });
+});
+
+onPostgres('an instance whose listening connection goes silent', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let relay: Relay;
+
+  beforeAll(async () => {
+    relay = await startRelay(process.env.PORTCULLIS_TEST_DB as string);
+    a = await createTestApp();
+    b = await createTestApp({ DATABASE_URL: relay.url });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await relay?.close();
+  });
+
+  it('refuses a revocation it never hears of within a second, and notices the silence within seconds', async () => {
+    const cluster = b.app.get(ClusterEvents);
+    let resyncs = 0;
+    cluster.onResync(() => (resyncs += 1));
+    const { tokens } = await liveOn(a, b);
+
+    // B's listening connection stays open but delivers nothing more: A's notification is lost.
+    relay.silenceListeners();
+    const since = performance.now();
+    const out = await a
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: tokens.refreshToken });
+    expect(out.status).toBe(204);
+    expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
+
+    // B's probe of that connection goes unanswered: B drops it, forgets what it cached, and
+    // listens again on a new connection (and forgets again, for what it missed meanwhile).
+    const deadline = performance.now() + 10_000;
+    while (resyncs < 2 && performance.now() < deadline) {
+      await sleep(50);
+    }
+    expect(resyncs).toBe(2);
     expect(cluster.listening).toBe(true);
   });
 });

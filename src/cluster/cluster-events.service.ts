@@ -13,6 +13,20 @@ import type { Settings } from '../config/settings.js';
 export const CLUSTER_CHANNEL = 'portcullis_cluster';
 /** How long to wait before listening again after the connection was lost. */
 const RECONNECT_DELAY_MS = 1_000;
+/**
+ * The longest an instance answers from what it cached of state another instance may change (a
+ * session's liveness, a user's state). Notifications make a change reach every instance within
+ * milliseconds; this lifetime, under the second the contract promises, keeps the promise when a
+ * notification never arrives (a listening connection that died without a word).
+ */
+export const SHARED_STATE_CACHE_TTL_MS = 750;
+/**
+ * How often the listening connection must answer a query, and how long it may take: a connection
+ * that a network or proxy dropped silently would otherwise count as listening until the kernel's
+ * keepalive gives up on it (hours), and key rotations by other instances would go unheard.
+ */
+const PROBE_INTERVAL_MS = 5_000;
+const PROBE_TIMEOUT_MS = 2_000;
 /** Session ids per notification: PostgreSQL limits a payload to 8000 bytes. */
 const IDS_PER_NOTIFICATION = 100;
 
@@ -49,6 +63,8 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly resyncHandlers: (() => void)[] = [];
   private client?: pg.Client;
   private reconnectTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  private probing = false;
   private stopped = false;
   /** Said once per outage, not at every reconnection attempt. */
   private warned = false;
@@ -86,12 +102,15 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     if (this.url) {
       await this.listen();
+      this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
+      this.probeTimer.unref();
     }
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.probeTimer);
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
@@ -116,6 +135,8 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
       connectionString: this.url,
       application_name: 'portcullis-cluster-events',
       connectionTimeoutMillis: 5_000,
+      // Its only queries are LISTEN and the probe: none has a reason to take longer.
+      query_timeout: PROBE_TIMEOUT_MS,
       keepAlive: true,
     });
     client.on('notification', (message) => this.deliver(message.payload));
@@ -139,6 +160,22 @@ export class ClusterEvents implements OnApplicationBootstrap, OnModuleDestroy {
     }
     // Whatever happened while nobody listened is unknown: every cache starts afresh.
     this.resync();
+  }
+
+  /** The listening connection answers within PROBE_TIMEOUT_MS, or counts as lost. */
+  private async probe(): Promise<void> {
+    const client = this.client;
+    if (!client || this.probing) {
+      return;
+    }
+    this.probing = true;
+    try {
+      await client.query('SELECT 1');
+    } catch (error) {
+      this.lost(client, error);
+    } finally {
+      this.probing = false;
+    }
   }
 
   private resync(): void {

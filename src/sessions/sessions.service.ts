@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ClusterEvents } from '../cluster/cluster-events.service.js';
+import { ClusterEvents, SHARED_STATE_CACHE_TTL_MS } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { randomToken, sha256 } from '../common/crypto/tokens.js';
 import { ReadThroughCache } from '../common/read-through-cache.js';
@@ -27,13 +27,6 @@ export type RotationResult =
   | { outcome: 'reused'; sessionId: string; userId: string }
   | { outcome: 'invalid' };
 
-/**
- * How long this process trusts an earlier "this session is live" answer. Revocations made by this
- * process take effect at once, those of another instance when its notification arrives
- * (ClusterEvents, well under a second); this lifetime is the safety net should one be lost.
- */
-export const SESSION_CACHE_TTL_MS = 2000;
-
 interface SessionState {
   userId: string;
   active: boolean;
@@ -51,9 +44,13 @@ function stateOf(session: SessionLiveness | null): SessionState {
 /** Sessions (refresh-token families) and their rotation, revocation and liveness checks. */
 @Injectable()
 export class SessionsService {
-  /** Liveness by session id; a revocation here or on another instance forgets it (`forget`). */
+  /**
+   * Liveness by session id. A revocation by this process takes effect at once (`forget`), one by
+   * another instance when its notification arrives, and in any case within the cache's lifetime
+   * (SHARED_STATE_CACHE_TTL_MS, under a second) should the notification be lost.
+   */
   private readonly liveness = new ReadThroughCache<string, SessionState>(
-    SESSION_CACHE_TTL_MS,
+    SHARED_STATE_CACHE_TTL_MS,
     50_000,
   );
   private readonly refreshTtlMs: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { ClusterEvents } from '../cluster/cluster-events.service.js';
+import { ClusterEvents, SHARED_STATE_CACHE_TTL_MS } from '../cluster/cluster-events.service.js';
 import { Clock } from '../common/clock.js';
 import { ReadThroughCache } from '../common/read-through-cache.js';
 import { afterTransaction } from '../database/after-transaction.js';
@@ -26,8 +26,6 @@ interface CachedUser {
   auth: AuthState;
 }
 
-const USER_STATE_TTL_MS = 2000;
-
 function cachedUser(snapshot: UserSnapshot | null): CachedUser | null {
   if (!snapshot) {
     return null;
@@ -49,7 +47,7 @@ function cachedUser(snapshot: UserSnapshot | null): CachedUser | null {
 export class UserStateService {
   /** By user id; a change here or on another instance forgets it (`forget`). */
   private readonly states = new ReadThroughCache<string, CachedUser | null>(
-    USER_STATE_TTL_MS,
+    SHARED_STATE_CACHE_TTL_MS,
     50_000,
   );
 
