@@ -22,18 +22,15 @@ const onPostgres = process.env.PORTCULLIS_TEST_DB ? describe : describe.skip;
 /** The contract: every instance refuses a revoked session within this long. */
 const PROPAGATION_LIMIT_MS = 1_000;
 
-const me = (t: TestApp, accessToken: string) =>
-  t
-    .http()
-    .get('/api/v1/me')
-    .set(...bearer(accessToken));
+const logout = (t: TestApp, refreshToken: string) =>
+  t.http().post('/api/v1/auth/logout').send({ refreshToken });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Milliseconds until `t` answers /me with 401, polled every 20 ms (gives up after 5 s). */
 async function msUntilRefused(t: TestApp, accessToken: string, since: number): Promise<number> {
   for (;;) {
-    const res = await me(t, accessToken);
+    const res = await getMe(t, accessToken);
     const elapsed = performance.now() - since;
     if (res.status === 401 || elapsed > 5_000) {
       expect(res.status).toBe(401);
@@ -55,7 +52,7 @@ async function msUntilShown(
   expected: Record<string, unknown>,
 ): Promise<number> {
   for (;;) {
-    const res = await me(t, accessToken);
+    const res = await getMe(t, accessToken);
     expect(res.status).toBe(200);
     const elapsed = performance.now() - since;
     if (expect.objectContaining(expected).asymmetricMatch(res.body) || elapsed > 3_000) {
@@ -70,8 +67,8 @@ async function msUntilShown(
 async function liveOn(a: TestApp, b: TestApp): Promise<{ user: TestUser; tokens: TokenPair }> {
   const user = await createUser(a);
   const tokens = await login(a, user.username, user.password);
-  expect((await me(a, tokens.accessToken)).status).toBe(200);
-  expect((await me(b, tokens.accessToken)).status).toBe(200);
+  expect((await getMe(a, tokens.accessToken)).status).toBe(200);
+  expect((await getMe(b, tokens.accessToken)).status).toBe(200);
   return { user, tokens };
 }
 
@@ -96,10 +93,7 @@ onPostgres('two instances on one database', () => {
   it('a logout on one instance is refused by the other within a second', async () => {
     const { tokens } = await liveOnBoth();
     const since = performance.now();
-    const out = await a
-      .http()
-      .post('/api/v1/auth/logout')
-      .send({ refreshToken: tokens.refreshToken });
+    const out = await logout(a, tokens.refreshToken);
     expect(out.status).toBe(204);
     expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
   });
@@ -141,7 +135,7 @@ onPostgres('two instances on one database', () => {
   it("an admin's reset of a user's 2FA on one instance shows in /me on the other within a second", async () => {
     const user = await createUser(a);
     const { tokens } = await enableTwoFactor(a, user);
-    expect((await me(b, tokens.accessToken)).body.twoFactorEnabled).toBe(true);
+    expect((await getMe(b, tokens.accessToken)).body.twoFactorEnabled).toBe(true);
     const since = performance.now();
     const reset = await a
       .http()
@@ -191,19 +185,13 @@ onPostgres('two instances on one database', () => {
     }
     // Revoked while B cannot hear it: B still refuses it once it has listened again.
     const since = performance.now();
-    const out = await a
-      .http()
-      .post('/api/v1/auth/logout')
-      .send({ refreshToken: first.tokens.refreshToken });
+    const out = await logout(a, first.tokens.refreshToken);
     expect(out.status).toBe(204);
     expect(await msUntilRefused(b, first.tokens.accessToken, since)).toBeLessThan(5_000);
     // And it hears the next change as fast as before.
     await sleep(1_500);
     const again = performance.now();
-    const out2 = await a
-      .http()
-      .post('/api/v1/auth/logout')
-      .send({ refreshToken: second.tokens.refreshToken });
+    const out2 = await logout(a, second.tokens.refreshToken);
     expect(out2.status).toBe(204);
     expect(await msUntilRefused(b, second.tokens.accessToken, again)).toBeLessThan(
       PROPAGATION_LIMIT_MS,
@@ -335,10 +323,7 @@ onPostgres('an instance that cannot listen to the others', () => {
       .send({ roles: [] });
     expect(patched.status).toBe(200);
     expect((await adminList(b, demoted.tokens.accessToken)).status).toBe(403);
-    const out = await a
-      .http()
-      .post('/api/v1/auth/logout')
-      .send({ refreshToken: signedIn.refreshToken });
+    const out = await logout(a, signedIn.refreshToken);
     expect(out.status).toBe(204);
     expect((await getMe(b, signedIn.accessToken)).status).toBe(401);
 
@@ -377,10 +362,7 @@ onPostgres('an instance whose listening connection goes silent', () => {
     // B's listening connection stays open but delivers nothing more: A's notification is lost.
     relay.silenceListeners();
     const since = performance.now();
-    const out = await a
-      .http()
-      .post('/api/v1/auth/logout')
-      .send({ refreshToken: tokens.refreshToken });
+    const out = await logout(a, tokens.refreshToken);
     expect(out.status).toBe(204);
     expect(await msUntilRefused(b, tokens.accessToken, since)).toBeLessThan(PROPAGATION_LIMIT_MS);
 
